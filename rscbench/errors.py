@@ -1,0 +1,23 @@
+"""Typed errors raised for bad input: each names the argument, the bad value and what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RscbenchError(Exception):
+    """Base class of every error rscbench raises on purpose."""
+
+
+class InvalidArgumentError(RscbenchError, ValueError):
+    """An argument, config field or CLI flag has a value outside what is allowed.
+
+    Attributes ``argument``, ``value`` and ``allowed`` hold the three parts of the message so that
+    the CLI can print one clear line and tests can check which argument was refused.
+    """
+
+    def __init__(self, argument: str, value: Any, allowed: str) -> None:
+        self.argument = argument
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"invalid {argument}={value!r}: allowed {allowed}")

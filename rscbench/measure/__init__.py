@@ -1,0 +1,1 @@
+"""Matrix-free curvature, gradient, RSC and NTK kernels (DESIGN sections 2-3)."""
