@@ -8,8 +8,8 @@ derivative is a Dirac mass, so ``smoothness`` is infinite).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor

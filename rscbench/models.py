@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from rscbench.activations import Activation, get_activation
 from rscbench.errors import InvalidArgumentError
 
-__all__ = ["PaperMLP", "paper_mlp", "init_std"]
+__all__ = ["PaperMLP", "init_std", "paper_mlp"]
 
 
 def init_std(sigma1: float, width: int) -> float:
@@ -80,7 +80,7 @@ class PaperMLP(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise InvalidArgumentError("X.shape", tuple(x.shape), f"(n, {self.in_dim})")
         hidden = x
-        for weight, scale in zip(self.weights(), self.layer_scales()):
+        for weight, scale in zip(self.weights(), self.layer_scales(), strict=True):
             hidden = self.activation.fn(hidden @ weight.T / scale)
         return hidden @ self.v / math.sqrt(self.width)
 

@@ -1,1 +1,45 @@
-"""Matrix-free curvature, gradient, RSC and NTK kernels (DESIGN sections 2-3)."""
+"""Matrix-free curvature, gradient, RSC and NTK kernels (DESIGN sections 2-3).
+
+Every kernel takes either an nn.Module (through torch.func.functional_call) or a scalar torch
+function of a parameter dict, so a user's own architecture goes through the same code.
+"""
+
+from rscbench.measure.hvp import HessianOperator, hvp
+from rscbench.measure.lanczos import lanczos, power_iteration
+from rscbench.measure.losses import LOSSES, loss_function, loss_hessian_extremes
+from rscbench.measure.ntk import ntk_drift, ntk_gram, ntk_spectrum, per_sample_grad_norms, pl_constant
+from rscbench.measure.predictor_hessian import predictor_hessian_norms, predictor_hessian_spectra
+from rscbench.measure.rsc import (
+    average_predictor_gradient,
+    restricted_curvature,
+    rsc_certificate,
+    secant_check,
+    theorem_alpha,
+)
+from rscbench.measure.snapshot import measure_snapshot
+from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
+
+__all__ = [
+    "LOSSES",
+    "HessianOperator",
+    "average_predictor_gradient",
+    "hessian_block_norm",
+    "hessian_extremes",
+    "hvp",
+    "lanczos",
+    "loss_function",
+    "loss_hessian_extremes",
+    "measure_snapshot",
+    "ntk_drift",
+    "ntk_gram",
+    "ntk_spectrum",
+    "per_sample_grad_norms",
+    "pl_constant",
+    "power_iteration",
+    "predictor_hessian_norms",
+    "predictor_hessian_spectra",
+    "restricted_curvature",
+    "rsc_certificate",
+    "secant_check",
+    "theorem_alpha",
+]

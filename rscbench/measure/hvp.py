@@ -48,9 +48,11 @@ class HessianOperator:
 
     def _gradient_graph(self) -> tuple[list[Tensor], tuple[Tensor, ...]]:
         leaves = [value.clone().requires_grad_(True) for value in self.params.values()]
-        value = require_scalar(self.fn(dict(zip(self.layout.names, leaves))))
+        value = require_scalar(self.fn(dict(zip(self.layout.names, leaves, strict=True))))
         grads = torch.autograd.grad(value, leaves, create_graph=True, allow_unused=True)
-        return leaves, tuple(torch.zeros_like(p) if g is None else g for p, g in zip(leaves, grads))
+        return leaves, tuple(
+            torch.zeros_like(p) if g is None else g for p, g in zip(leaves, grads, strict=True)
+        )
 
     def gradient(self) -> Tensor:
         """The flat gradient nabla fn(params), detached."""
@@ -83,12 +85,19 @@ class HessianOperator:
             )
             products = list(found)
         return torch.cat(
-            [(torch.zeros_like(p) if hv is None else hv).reshape(-1) for p, hv in zip(leaves, products)]
+            [
+                (torch.zeros_like(p) if hv is None else hv).reshape(-1)
+                for p, hv in zip(leaves, products, strict=True)
+            ]
         ).detach()
 
 
 def hvp(
-    fn: ScalarFn, params: Mapping[str, Tensor], vector: Mapping[str, Tensor], *, method: str = "double_backward"
+    fn: ScalarFn,
+    params: Mapping[str, Tensor],
+    vector: Mapping[str, Tensor],
+    *,
+    method: str = "double_backward",
 ) -> ParamDict:
     """One exact Hessian-vector product nabla^2 fn(params) @ vector, as a dict shaped like params.
 

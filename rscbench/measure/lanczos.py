@@ -71,14 +71,16 @@ class PowerResult:
     converged: bool
 
 
-def random_start(batch: int, size: int, *, seed: int, dtype: torch.dtype, device: torch.device | str) -> Tensor:
+def random_start(
+    batch: int, size: int, *, seed: int, dtype: torch.dtype, device: torch.device | str
+) -> Tensor:
     """A (batch, size) Gaussian start block drawn on the CPU from ``seed`` (the same on every device)."""
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(batch, size, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)
 
 
 def tridiagonal(alphas: Tensor, betas: Tensor) -> Tensor:
-    """The symmetric tridiagonal matrices with diagonals ``alphas`` (B, k) and off-diagonals ``betas`` (B, k-1)."""
+    """Symmetric tridiagonal matrices: diagonals ``alphas`` (B, k), off-diagonals ``betas`` (B, k-1)."""
     matrix = torch.diag_embed(alphas)
     if betas.shape[-1]:
         matrix = matrix + torch.diag_embed(betas, offset=1) + torch.diag_embed(betas, offset=-1)

@@ -36,16 +36,21 @@ class FlatLayout:
         """Concatenate ``tensors`` (same names and shapes as the layout) into a vector of length dim."""
         if list(tensors) != self.names:
             raise InvalidArgumentError("vector keys", list(tensors), f"exactly {self.names}")
-        for name, shape in zip(self.names, self.shapes):
+        for name, shape in zip(self.names, self.shapes, strict=True):
             if tensors[name].shape != shape:
-                raise InvalidArgumentError(f"vector[{name!r}].shape", tuple(tensors[name].shape), tuple(shape))
+                raise InvalidArgumentError(
+                    f"vector[{name!r}].shape", tuple(tensors[name].shape), tuple(shape)
+                )
         return torch.cat([tensors[name].reshape(-1) for name in self.names])
 
     def unflatten(self, flat: Tensor) -> ParamDict:
         """Split a vector of length dim (or a batch of shape (..., dim)) into views shaped like the params."""
         lead = flat.shape[:-1]
         pieces = torch.split(flat, self.numels, dim=-1)
-        return {name: piece.reshape(*lead, *shape) for name, piece, shape in zip(self.names, pieces, self.shapes)}
+        return {
+            name: piece.reshape(*lead, *shape)
+            for name, piece, shape in zip(self.names, pieces, self.shapes, strict=True)
+        }
 
 
 def detached_params(model: nn.Module) -> ParamDict:
@@ -68,7 +73,9 @@ def scalar_output(model_fn: ModelFn, params: ParamDict, X: Tensor) -> Tensor:
     if out.dim() == 2 and out.shape[1] == 1:
         out = out[:, 0]
     if out.shape != (X.shape[0],):
-        raise InvalidArgumentError("model output shape", tuple(out.shape), f"({X.shape[0]},) or ({X.shape[0]}, 1)")
+        raise InvalidArgumentError(
+            "model output shape", tuple(out.shape), f"({X.shape[0]},) or ({X.shape[0]}, 1)"
+        )
     return out
 
 

@@ -98,12 +98,14 @@ def hessian_block_norm(
     for argument, group in (("rows", rows), ("cols", cols)):
         unknown = [name for name in group if name not in params]
         if unknown or not group:
-            raise InvalidArgumentError(argument, list(group), f"a non-empty list of parameter names from {names}")
+            raise InvalidArgumentError(
+                argument, list(group), f"a non-empty list of parameter names from {names}"
+            )
     operator = HessianOperator(fn, params, "reuse")
     layout = operator.layout
     spans = {}
     offset = 0
-    for name, numel in zip(layout.names, layout.numels):
+    for name, numel in zip(layout.names, layout.numels, strict=True):
         spans[name] = (offset, offset + numel)
         offset += numel
     row_index = torch.cat([torch.arange(*spans[name], device=layout.device) for name in rows])

@@ -1,0 +1,316 @@
+"""Each fast curvature kernel timed beside its baselines, on the paper's network (DESIGN section 3).
+
+Network: depth 3, tanh, sigma1 = 1, d = 32, float32, inputs with ||x|| = sqrt(d) and Gaussian
+targets, all drawn from fixed seeds. One table per kernel group and width:
+
+* ``hvp``: one full-batch gradient; HVP by double backward from scratch; HVP reusing the
+  first-order graph (only the product is timed, the operator is built once); forward-over-reverse.
+* ``top-eigenvalue``: Lanczos (``hessian_extremes``, Ritz-residual rule) against power iteration with
+  the residual rule, the oracle rule (needs the answer) and the common relative-change rule.
+* ``per-probe-norms``: ``predictor_hessian_spectra`` on 64 probes, structured vs loop vs vmap.
+* ``ntk``: the NTK Gram matrix at n = 256, structured vs Jacobian contraction vs NTK-vector products.
+
+Widths 64 and 256 by default; 256 and 1024 with ``RSCBENCH_BENCH_FULL=1``. Speed is measured,
+never asserted; every benchmark asserts the correctness of what it computed against a float64
+reference of the same problem (same float32 parameters and data, cast up), and stores counts
+and errors in ``benchmark.extra_info``. With ``--benchmark-disable`` each body runs once.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import pytest
+import torch
+from torch import Tensor
+
+from rscbench.measure.hvp import HessianOperator
+from rscbench.measure.lanczos import power_iteration, random_start
+from rscbench.measure.losses import loss_function
+from rscbench.measure.ntk import ntk_gram
+from rscbench.measure.params import ScalarFn, detached_params
+from rscbench.measure.predictor_hessian import predictor_hessian_spectra
+from rscbench.measure.spectrum import HessianExtremes, hessian_extremes
+from rscbench.models import PaperMLP, paper_mlp
+
+FULL = os.environ.get("RSCBENCH_BENCH_FULL", "").strip() == "1"
+WIDTHS = (256, 1024) if FULL else (64, 256)
+
+IN_DIM, DEPTH, ACTIVATION, SIGMA1 = 32, 3, "tanh", 1.0
+N_TRAIN, N_PROBES = 256, 64
+MODEL_SEED, DATA_SEED, VECTOR_SEED, START_SEED = 0, 20261124, 1, 0
+DTYPE = torch.float32
+
+TOL = 1e-3  # eigen solvers under test
+REFERENCE_TOL = 1e-8  # the float64 Lanczos reference for the top eigenvalue
+REFERENCE_MAX_ITER = 120
+PROBE_REFERENCE_TOL = 1e-6
+PROBE_REFERENCE_MAX_ITER = 160
+
+# float32 results against the float64 reference of the same problem (measured errors are far smaller).
+HVP_RTOL = 1e-4
+NTK_RTOL = 1e-4
+PROBE_RTOL = 5e-3  # two Lanczos runs at tol 1e-3 (residual or value-change rule)
+
+FAST_ROUNDS = 20  # one gradient, one HVP, the structured kernels
+SOLVER_ROUNDS = 3  # top-eigenvalue solvers
+SLOW_ROUNDS = 2  # per-probe loop/vmap and the generic NTK paths (seconds per call)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The paper's network with its training batch, in one dtype; built once per module and width."""
+
+    width: int
+    model: PaperMLP
+    X: Tensor
+    y: Tensor
+    loss: ScalarFn
+    params: Mapping[str, Tensor]
+
+    @property
+    def dim(self) -> int:
+        return sum(p.numel() for p in self.params.values())
+
+    @property
+    def probes(self) -> Tensor:
+        return self.X[:N_PROBES]
+
+
+def _make_problem(width: int, model: PaperMLP, X: Tensor, y: Tensor) -> Problem:
+    model.requires_grad_(False)
+    return Problem(
+        width=width,
+        model=model,
+        X=X,
+        y=y,
+        loss=loss_function(model, X, y, "square"),
+        params=MappingProxyType(detached_params(model)),
+    )
+
+
+@pytest.fixture(scope="module", params=WIDTHS, ids=lambda width: f"m{width}")
+def problem(request: pytest.FixtureRequest) -> Problem:
+    width = request.param
+    generator = torch.Generator().manual_seed(DATA_SEED)
+    X = torch.randn(N_TRAIN, IN_DIM, generator=generator, dtype=torch.float64)
+    X = (X * (math.sqrt(IN_DIM) / X.norm(dim=1, keepdim=True))).to(DTYPE)
+    y = torch.randn(N_TRAIN, generator=generator, dtype=torch.float64).to(DTYPE)
+    model = paper_mlp(IN_DIM, width, DEPTH, ACTIVATION, SIGMA1, seed=MODEL_SEED).to(DTYPE)
+    return _make_problem(width, model, X, y)
+
+
+@pytest.fixture(scope="module")
+def problem64(problem: Problem) -> Problem:
+    """The same problem in float64: the float32 parameters and data cast up exactly."""
+    model = copy.deepcopy(problem.model).to(torch.float64)
+    return _make_problem(problem.width, model, problem.X.double(), problem.y.double())
+
+
+def _relative_error(value: Tensor, reference: Tensor) -> float:
+    value, reference = value.double(), reference.double()
+    return float(torch.linalg.vector_norm(value - reference) / torch.linalg.vector_norm(reference))
+
+
+def _run(benchmark, problem: Problem, target: Callable[[], object], rounds: int):
+    """Time ``target`` in the group "<marker group> m=<width>" and return its last result."""
+    benchmark.group = f"{benchmark.group} m={problem.width}"
+    benchmark.extra_info.update(
+        width=problem.width, depth=DEPTH, n=N_TRAIN, params=problem.dim, dtype=str(DTYPE).removeprefix("torch.")
+    )
+    return benchmark.pedantic(target, rounds=rounds, warmup_rounds=1, iterations=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# hvp: one gradient vs three exact Hessian-vector products
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HvpCase:
+    vector: Tensor
+    reference_product: Tensor
+    reference_gradient: Tensor
+
+
+@pytest.fixture(scope="module")
+def hvp_case(problem: Problem, problem64: Problem) -> HvpCase:
+    vector = random_start(1, problem.dim, seed=VECTOR_SEED, dtype=DTYPE, device="cpu")[0]
+    reference = HessianOperator(problem64.loss, problem64.params, "double_backward")
+    return HvpCase(vector, reference.matvec(vector.double()), reference.gradient())
+
+
+def _full_gradient(loss: ScalarFn, params: Mapping[str, Tensor]) -> Tensor:
+    leaves = {name: value.detach().requires_grad_(True) for name, value in params.items()}
+    grads = torch.autograd.grad(loss(leaves), list(leaves.values()))
+    return torch.cat([g.reshape(-1) for g in grads])
+
+
+@pytest.mark.benchmark(group="hvp")
+def test_hvp_0_gradient(benchmark, problem: Problem, hvp_case: HvpCase) -> None:
+    gradient = _run(benchmark, problem, lambda: _full_gradient(problem.loss, problem.params), FAST_ROUNDS)
+    error = _relative_error(gradient, hvp_case.reference_gradient)
+    benchmark.extra_info["rel_error_vs_float64"] = error
+    assert error <= HVP_RTOL
+
+
+@pytest.mark.parametrize("method", ["reuse", "double_backward", "forward_over_reverse"])
+@pytest.mark.benchmark(group="hvp")
+def test_hvp_1_product(benchmark, problem: Problem, hvp_case: HvpCase, method: str) -> None:
+    # Built outside the timing: for "reuse" this builds the first-order graph once, as a solver would.
+    operator = HessianOperator(problem.loss, problem.params, method)
+    product = _run(benchmark, problem, lambda: operator.matvec(hvp_case.vector), FAST_ROUNDS)
+    error = _relative_error(product, hvp_case.reference_product)
+    benchmark.extra_info.update(method=method, rel_error_vs_float64=error)
+    assert error <= HVP_RTOL
+
+
+# --------------------------------------------------------------------------------------------------
+# top-eigenvalue: Lanczos vs power iteration, HVP counts and errors against a tight reference
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def top_reference(problem64: Problem) -> HessianExtremes:
+    """lambda_max of the loss Hessian by float64 Lanczos at tol 1e-8, computed once per width."""
+    reference = hessian_extremes(
+        problem64.loss, problem64.params, tol=REFERENCE_TOL, max_iter=REFERENCE_MAX_ITER, seed=START_SEED
+    )
+    assert reference.residual_max <= REFERENCE_TOL * reference.norm, reference
+    assert reference.lambda_max > abs(reference.lambda_min), "power iteration would target lambda_min"
+    return reference
+
+
+def _record_top(benchmark, value: float, n_hvp: int, converged: bool, reference: HessianExtremes) -> float:
+    error = abs(value - reference.lambda_max) / abs(reference.lambda_max)
+    benchmark.extra_info.update(
+        lambda_max=value,
+        n_hvp=n_hvp,
+        converged=converged,
+        rel_error=error,
+        reference_lambda_max=reference.lambda_max,
+        reference="float64 Lanczos, tol 1e-8",
+        tol=TOL,
+    )
+    return error
+
+
+@pytest.mark.benchmark(group="top-eigenvalue")
+def test_top_0_lanczos(benchmark, problem: Problem, top_reference: HessianExtremes) -> None:
+    def run() -> HessianExtremes:
+        return hessian_extremes(problem.loss, problem.params, tol=TOL, seed=START_SEED)
+
+    result = _run(benchmark, problem, run, SOLVER_ROUNDS)
+    error = _record_top(benchmark, result.lambda_max, result.n_hvp, result.converged, top_reference)
+    benchmark.extra_info.update(stop_rule=result.stop_rule, residual_max=result.residual_max)
+    assert result.converged
+    assert error <= TOL
+
+
+@pytest.mark.parametrize("rule", ["residual", "oracle", "change"])
+@pytest.mark.benchmark(group="top-eigenvalue")
+def test_top_1_power(benchmark, problem: Problem, top_reference: HessianExtremes, rule: str) -> None:
+    start = random_start(1, problem.dim, seed=START_SEED, dtype=DTYPE, device="cpu")[0]
+    reference = top_reference.lambda_max if rule == "oracle" else None
+
+    def run():
+        operator = HessianOperator(problem.loss, problem.params, "reuse")  # as hessian_extremes does
+        return power_iteration(operator.matvec, start, tol=TOL, rule=rule, reference=reference)
+
+    result = _run(benchmark, problem, run, SOLVER_ROUNDS)
+    error = _record_top(benchmark, result.value, result.iterations, result.converged, top_reference)
+    benchmark.extra_info.update(rule=rule, residual=result.residual)
+    assert result.converged
+    if rule != "change":  # the relative-change rule is the baseline known to stop early; no promise
+        assert error <= TOL
+
+
+# --------------------------------------------------------------------------------------------------
+# per-probe-norms: max_i ||nabla^2_theta f(theta; x_i)||_2 on 64 probes by three strategies
+# --------------------------------------------------------------------------------------------------
+
+_probe_norms: dict[tuple[int, str], Tensor] = {}  # filled as the strategies run, for extra_info only
+
+
+@pytest.fixture(scope="module")
+def probe_reference(problem64: Problem) -> Tensor:
+    """Per-probe norms by the float64 structured path at tol 1e-6 (checked against loop and vmap)."""
+    spectra = predictor_hessian_spectra(
+        problem64.model,
+        problem64.probes,
+        strategy="structured",
+        tol=PROBE_REFERENCE_TOL,
+        max_iter=PROBE_REFERENCE_MAX_ITER,
+        seed=START_SEED,
+    )
+    assert bool(spectra.converged.all())
+    return spectra.norms
+
+
+@pytest.mark.parametrize("strategy", ["structured", "loop", "vmap"])
+@pytest.mark.benchmark(group="per-probe-norms")
+def test_probe_norms(benchmark, problem: Problem, probe_reference: Tensor, strategy: str) -> None:
+    rounds = FAST_ROUNDS if strategy == "structured" else SLOW_ROUNDS
+
+    def run():
+        return predictor_hessian_spectra(problem.model, problem.probes, strategy=strategy, tol=TOL, seed=START_SEED)
+
+    spectra = _run(benchmark, problem, run, rounds)
+    norms = spectra.norms
+    error = float(((norms - probe_reference).abs() / probe_reference).max())
+    others = {
+        other: float(((norms - theirs).abs() / theirs).max())
+        for (width, other), theirs in _probe_norms.items()
+        if width == problem.width and other != strategy
+    }
+    _probe_norms[(problem.width, strategy)] = norms
+    stop_rules = {rule: spectra.stop_rule.count(rule) for rule in sorted(set(spectra.stop_rule))}
+    benchmark.extra_info.update(
+        strategy=strategy,
+        probes=N_PROBES,
+        max_norm=float(norms.max()),
+        max_rel_error_vs_reference=error,
+        max_rel_disagreement=others,
+        hvp_per_probe_mean=float(spectra.iterations.double().mean()),
+        hvp_per_probe_max=int(spectra.iterations.max()),
+        stop_rules=stop_rules,
+        converged=int(spectra.converged.sum()),
+    )
+    assert bool(spectra.converged.all())
+    assert error <= PROBE_RTOL
+
+
+# --------------------------------------------------------------------------------------------------
+# ntk: the n x n Gram matrix by the structured formula, Jacobian contraction and NTK-vector products
+# --------------------------------------------------------------------------------------------------
+
+_grams: dict[tuple[int, str], Tensor] = {}
+
+
+@pytest.fixture(scope="module")
+def gram_reference(problem64: Problem) -> Tensor:
+    """The float64 Gram matrix by the structured formula; the Jacobian and products paths, which do
+    not share its code, must agree with it, and the float32 structured result must match it."""
+    return ntk_gram(problem64.model, problem64.X, method="structured")
+
+
+@pytest.mark.parametrize("method", ["structured", "jacobian", "products"])
+@pytest.mark.benchmark(group="ntk")
+def test_ntk_gram(benchmark, problem: Problem, gram_reference: Tensor, method: str) -> None:
+    rounds = FAST_ROUNDS if method == "structured" else SLOW_ROUNDS
+    K = _run(benchmark, problem, lambda: ntk_gram(problem.model, problem.X, method=method), rounds)
+    error = _relative_error(K, gram_reference)
+    others = {
+        other: _relative_error(K, theirs)
+        for (width, other), theirs in _grams.items()
+        if width == problem.width and other != method
+    }
+    _grams[(problem.width, method)] = K
+    benchmark.extra_info.update(method=method, rel_error_vs_float64=error, rel_disagreement=others)
+    assert K.shape == (N_TRAIN, N_TRAIN)
+    assert error <= NTK_RTOL

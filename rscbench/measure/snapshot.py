@@ -1,0 +1,140 @@
+"""Every quantity of DESIGN section 2 that is defined at one parameter point, in one flat record."""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+
+from rscbench.errors import InvalidArgumentError
+from rscbench.measure.losses import get_loss, loss_function
+from rscbench.measure.ntk import ntk_gram, ntk_spectrum, per_sample_grad_norms, pl_constant
+from rscbench.measure.params import detached_params, model_function, scalar_output
+from rscbench.measure.predictor_hessian import predictor_hessian_spectra
+from rscbench.measure.rsc import average_predictor_gradient, rsc_certificate, secant_check, theorem_alpha
+from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
+from rscbench.models import PaperMLP
+
+__all__ = ["measure_snapshot"]
+
+Record = dict[str, float | int | bool | str | None]
+
+
+def _block_pairs(model: PaperMLP) -> list[tuple[str, str]]:
+    """Q2's blocks: every diagonal W^(l) block, the head's, and the v-W^(L) block."""
+    last = f"W{model.depth}"
+    return [(f"W{layer}", f"W{layer}") for layer in range(1, model.depth + 1)] + [("v", "v"), ("v", last)]
+
+
+def measure_snapshot(
+    model: nn.Module,
+    X: Tensor,
+    y: Tensor,
+    *,
+    loss: str = "square",
+    kappa: float = 0.5,
+    rho2: float = 1.0,
+    n_probes: int = 16,
+    block_probes: int = 2,
+    secant_samples: int = 16,
+    tol: float = 1e-3,
+    seed: int = 0,
+) -> Record:
+    """Measure Q1-Q4, Q6-Q8 and Q10 at the model's current parameters; return a flat record.
+
+    Probes for Q1/Q2 are the first ``n_probes`` (``block_probes``) rows of X. Quantities that need a
+    scalar prediction (Q1, Q2, Q4, Q6-Q8, Q10) are skipped for cross-entropy; Q8 needs the square
+    loss and a PaperMLP (its width). Every Lanczos estimate reports whether it met ``tol``.
+    Units: see the metric names' suffixes in rscbench.report (none are rescaled here).
+    """
+    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 1:
+        raise InvalidArgumentError("n_probes", n_probes, "an integer >= 1")
+    chosen = get_loss(loss)
+    loss_fn = loss_function(model, X, y, loss)
+    params = detached_params(model)
+    record: Record = {"loss": float(loss_fn(params))}
+
+    curvature = hessian_extremes(loss_fn, params, tol=tol, seed=seed)
+    record |= {
+        "loss_hessian_lambda_max": curvature.lambda_max,
+        "loss_hessian_lambda_min": curvature.lambda_min,
+        "loss_hessian_norm": curvature.norm,
+        "loss_hessian_converged": curvature.converged,
+        "loss_hessian_n_hvp": curvature.n_hvp,
+    }
+    if not chosen.scalar_output:
+        return record
+
+    probes = X[:n_probes]
+    spectra = predictor_hessian_spectra(model, probes, tol=tol, seed=seed)
+    hessian_max = float(spectra.norms.max())
+    record |= {
+        "predictor_hessian_max": hessian_max,
+        "predictor_hessian_mean": float(spectra.norms.mean()),
+        "predictor_hessian_converged_fraction": float(spectra.converged.double().mean()),
+        "predictor_hessian_strategy": spectra.strategy,
+    }
+    if isinstance(model, PaperMLP):
+        record["predictor_hessian_scaled_max"] = math.sqrt(model.width) * hessian_max
+        f = model_function(model)
+        for rows, cols in _block_pairs(model):
+            norms = [
+                hessian_block_norm(
+                    lambda p, x=x: scalar_output(f, p, x[None])[0], params, [rows], [cols], tol=tol, seed=seed
+                ).norm
+                for x in X[:block_probes]
+            ]
+            name = rows if rows == cols else f"{rows}_{cols}"
+            record[f"block_norm_{name}"] = max(norms)
+
+    gram = ntk_gram(model, X)
+    spectrum = ntk_spectrum(gram, source_dtype=X.dtype)
+    grad_norms = per_sample_grad_norms(model, X)
+    record |= {
+        "ntk_lambda_min": spectrum.resolved_lambda_min,
+        "ntk_lambda_min_resolved": spectrum.lambda_min_resolved,
+        "ntk_noise_floor": spectrum.noise_floor,
+        "ntk_lambda_max": spectrum.lambda_max,
+        "pl_constant": pl_constant(gram) if spectrum.lambda_min_resolved else None,
+        "per_sample_grad_norm_max": float(grad_norms.max()),
+    }
+
+    certificate = rsc_certificate(model, X, y, loss=loss, kappa=kappa, tol=tol, seed=seed)
+    record |= {
+        "g_bar_sqnorm": certificate.g_bar_sqnorm,
+        "rsc_lower": certificate.lower,
+        "rsc_upper": certificate.upper,
+        "rsc_lower_gn": certificate.lower_gn,
+        "rsc_lower_generic": certificate.lower_generic,
+        "rsc_lambda_min_R": certificate.lambda_min_R,
+        "rsc_holds": certificate.holds,
+        "rsc_converged": certificate.converged,
+        "certificate_ratio": X.shape[0] * certificate.g_bar_sqnorm / spectrum.lambda_min
+        if spectrum.lambda_min_resolved
+        else None,
+    }
+    g_bar = average_predictor_gradient(model, X)
+    secant = secant_check(loss_fn, params, g_bar, kappa=kappa, rho2=rho2, n_samples=secant_samples, seed=seed)
+    record |= {
+        "secant_min_inside": secant.min_inside,
+        "secant_nonpositive_fraction_inside": secant.fraction_nonpositive_inside,
+        "secant_min_outside": secant.min_outside,
+        "secant_nonpositive_fraction_outside": secant.fraction_nonpositive_outside,
+    }
+    if loss == "square" and isinstance(model, PaperMLP):
+        alpha = theorem_alpha(
+            g_bar_sqnorm=certificate.g_bar_sqnorm,
+            width=model.width,
+            kappa=kappa,
+            c_hessian=record["predictor_hessian_scaled_max"],
+            rho_grad=float(grad_norms.max()),
+            rho2=rho2,
+            loss_value=record["loss"],
+        )
+        record |= {
+            "theorem_alpha": alpha.alpha_t,
+            "theorem_c2": alpha.c2,
+            "theorem_width_threshold": alpha.width_threshold,
+            "scaled_g_bar_sqnorm": alpha.scaled_g_bar_sqnorm,
+        }
+    return record

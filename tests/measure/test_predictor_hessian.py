@@ -1,0 +1,119 @@
+"""Per-probe predictor-Hessian norms (Q1) for every strategy against the dense Hessian of each probe."""
+
+import warnings
+
+import pytest
+import torch
+
+from dense import dense_hessian, not_our_model
+from rscbench.errors import InvalidArgumentError
+from rscbench.measure.params import detached_params, model_function
+from rscbench.measure.predictor_hessian import (
+    ConvergenceWarning,
+    predictor_hessian_norms,
+    predictor_hessian_spectra,
+)
+from rscbench.models import paper_mlp
+
+PAPER_CASES = {
+    "tanh-L1": dict(depth=1, activation="tanh", sigma1=1.0),
+    "tanh-L3": dict(depth=3, activation="tanh", sigma1=1.0),
+    "gelu-L2-unscaled": dict(depth=2, activation="gelu", sigma1=2.0, scale_input=False),
+    "softplus-L2-sigma3": dict(depth=2, activation="softplus", sigma1=3.0),
+    "silu-L3": dict(depth=3, activation="silu", sigma1=0.5),
+    "relu-L2": dict(depth=2, activation="relu", sigma1=1.0),
+}
+
+
+def dense_norms(model: torch.nn.Module, X: torch.Tensor) -> torch.Tensor:
+    f, params = model_function(model), detached_params(model)
+    norms = []
+    for row in X:
+        H = dense_hessian(lambda p, x=row: f(p, x[None]).reshape(()), params)
+        norms.append(torch.linalg.eigvalsh(H).abs().max())
+    return torch.stack(norms)
+
+
+def inputs(n: int = 5, d: int = 4) -> torch.Tensor:
+    X = torch.randn(n, d, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    return X * d**0.5 / X.norm(dim=1, keepdim=True)
+
+
+@pytest.mark.parametrize("strategy", ["structured", "loop", "vmap"])
+@pytest.mark.parametrize("case", PAPER_CASES)
+def test_paper_network_norms_match_dense(case: str, strategy: str) -> None:
+    options = dict(PAPER_CASES[case])
+    depth, activation, sigma1 = options.pop("depth"), options.pop("activation"), options.pop("sigma1")
+    model = paper_mlp(4, 6, depth, activation, sigma1, seed=5, **options).double()
+    X = inputs()
+    spectra = predictor_hessian_spectra(model, X, tol=1e-10, strategy=strategy)
+    assert spectra.strategy == strategy and bool(spectra.converged.all())
+    # Converged at tol 1e-10 (or exact on an invariant subspace): agreement to ~1e-9 relative.
+    torch.testing.assert_close(spectra.norms, dense_norms(model, X), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("strategy", ["auto", "loop", "vmap"])
+def test_model_that_is_not_ours(strategy: str) -> None:
+    model = not_our_model(4)
+    X = inputs()
+    norms = predictor_hessian_norms(model, X, tol=1e-10, strategy=strategy)
+    torch.testing.assert_close(norms, dense_norms(model, X), rtol=1e-9, atol=1e-12)
+
+
+def test_auto_uses_structured_for_the_paper_network_on_cpu_and_loop_otherwise() -> None:
+    X = inputs()
+    assert predictor_hessian_spectra(paper_mlp(4, 6, 2, "tanh", 1.0).double(), X).strategy == "structured"
+    assert predictor_hessian_spectra(not_our_model(4), X).strategy == "loop"
+
+
+def test_default_tolerance_is_met() -> None:
+    model = paper_mlp(4, 16, 3, "tanh", 1.0, seed=2).double()
+    X = inputs(n=4)
+    spectra = predictor_hessian_spectra(model, X)
+    reference = dense_norms(model, X)
+    assert ((spectra.norms - reference).abs() <= 1e-3 * reference).all()
+
+
+def test_chunking_does_not_change_the_result() -> None:
+    model = paper_mlp(4, 8, 2, "tanh", 1.0).double()
+    X = inputs(n=7)
+    whole = predictor_hessian_norms(model, X, strategy="structured")
+    chunked = predictor_hessian_norms(model, X, strategy="structured", chunk_size=3)
+    torch.testing.assert_close(whole, chunked, rtol=1e-12, atol=0)
+
+
+def test_missed_tolerance_warns() -> None:
+    model = paper_mlp(4, 16, 3, "tanh", 1.0).double()
+    with pytest.warns(ConvergenceWarning, match="stopped at max_iter=2"):
+        spectra = predictor_hessian_spectra(model, inputs(), max_iter=2, tol=1e-9)
+    assert not bool(spectra.converged.any())
+
+
+def test_converged_run_is_silent() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        predictor_hessian_norms(paper_mlp(4, 6, 2, "tanh", 1.0).double(), inputs())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"strategy": "dense"}, "strategy"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"X": torch.randn(3, 4, 1, dtype=torch.float64)}, "X.shape"),
+    ],
+)
+def test_bad_arguments(kwargs: dict, argument: str) -> None:
+    X = kwargs.pop("X", inputs())
+    with pytest.raises(InvalidArgumentError) as error:
+        predictor_hessian_norms(paper_mlp(4, 6, 2, "tanh", 1.0).double(), X, **kwargs)
+    assert error.value.argument == argument
+
+
+def test_structured_needs_the_paper_network_and_multi_output_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError) as error:
+        predictor_hessian_norms(not_our_model(4), inputs(), strategy="structured")
+    assert error.value.argument == "strategy"
+    with pytest.raises(InvalidArgumentError) as error:
+        predictor_hessian_norms(paper_mlp(4, 6, 2, "tanh", 1.0, out_dim=3).double(), inputs())
+    assert error.value.argument == "model output shape"
