@@ -30,7 +30,9 @@ def _threads_from_environment() -> int:
     except ValueError:
         threads = 0
     if threads < 1:
-        raise pytest.UsageError(f"{THREADS_VARIABLE}={raw!r}: expected an integer >= 1 (torch intra-op threads)")
+        raise pytest.UsageError(
+            f"{THREADS_VARIABLE}={raw!r}: expected an integer >= 1 (torch intra-op threads)"
+        )
     return threads
 
 

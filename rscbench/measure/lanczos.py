@@ -9,8 +9,9 @@ tridiagonal matrix are accumulated in float64 (float32 dot products over ~2M ent
 relative error, enough to push a Ritz value above lambda_max). Reorthogonalization is classical
 Gram-Schmidt applied twice.
 
-Memory: the Lanczos basis holds ``min(max_iter, s)`` vectors per problem, plus four working
-vectors, so ``B * (min(max_iter, s) + 4) * s`` numbers of the operator's dtype.
+Memory: the Lanczos basis grows in blocks of ``BASIS_BLOCK`` vectors as steps are taken, so a run
+of k steps holds ``B * (ceil(k / BASIS_BLOCK) * BASIS_BLOCK + 4) * s`` numbers of the operator's
+dtype (k <= min(max_iter, s)): the basis plus four working vectors.
 """
 
 from __future__ import annotations
@@ -23,9 +24,52 @@ from torch import Tensor
 
 from rscbench.errors import InvalidArgumentError
 
-__all__ = ["LanczosResult", "PowerResult", "lanczos", "power_iteration", "random_start", "tridiagonal"]
+__all__ = [
+    "BASIS_BLOCK",
+    "KrylovBasis",
+    "LanczosResult",
+    "PowerResult",
+    "lanczos",
+    "power_iteration",
+    "random_start",
+    "tridiagonal",
+]
 
 BatchedMatvec = Callable[[Tensor], Tensor]
+BASIS_BLOCK = 8
+
+
+class KrylovBasis:
+    """Orthonormal Lanczos vectors of B problems, stored in blocks of BASIS_BLOCK rows (B, block, s)."""
+
+    def __init__(self, batch: int, size: int, like: Tensor) -> None:
+        self.batch, self.size, self._like = batch, size, like
+        self.blocks: list[Tensor] = []
+        self.count = 0
+
+    def append(self, vectors: Tensor) -> None:
+        """Store the next vector of every problem (shape (B, s))."""
+        if self.count % BASIS_BLOCK == 0:
+            self.blocks.append(self._like.new_zeros(self.batch, BASIS_BLOCK, self.size))
+        self.blocks[-1][:, self.count % BASIS_BLOCK] = vectors
+        self.count += 1
+
+    def vector(self, index: int) -> Tensor:
+        """Vector ``index`` of every problem, shape (B, s)."""
+        return self.blocks[index // BASIS_BLOCK][:, index % BASIS_BLOCK]
+
+    def remove_components(self, w: Tensor) -> Tensor:
+        """w minus its projection on the span of the stored vectors (one Gram-Schmidt pass)."""
+        for block in self.blocks:
+            w = w - torch.bmm(block.transpose(1, 2), torch.bmm(block, w[:, :, None]))[:, :, 0]
+        return w
+
+    def combine(self, coefficients: Tensor) -> Tensor:
+        """sum_j coefficients[:, j] * vector j, for coefficients of shape (B, k), k <= count."""
+        total = torch.zeros(self.batch, self.size, dtype=self._like.dtype, device=self._like.device)
+        for index in range(coefficients.shape[1]):
+            total = total + coefficients[:, index, None].to(total.dtype) * self.vector(index)
+        return total
 
 
 @dataclass(frozen=True)
@@ -53,7 +97,7 @@ class LanczosResult:
     last_change: Tensor
     alphas: Tensor
     betas: Tensor
-    basis: Tensor | None
+    basis: KrylovBasis | None
 
     @property
     def norm(self) -> Tensor:
@@ -127,7 +171,7 @@ def lanczos(
     batch, size = start.shape
     capacity = min(max_iter, size)
     dtype = start.dtype
-    basis = start.new_zeros(batch, capacity, size)
+    basis = KrylovBasis(batch, size, start)
     alphas = torch.zeros(batch, capacity, dtype=torch.float64, device=start.device)
     betas = torch.zeros_like(alphas)
     done = torch.zeros(batch, dtype=torch.bool, device=start.device)
@@ -141,16 +185,14 @@ def lanczos(
     q = _project_out(start, orthogonal_to)
     q = q / _dot(q, q).sqrt().clamp_min(torch.finfo(torch.float64).tiny).to(dtype)[:, None]
     for step in range(capacity):
-        basis[:, step] = q
+        basis.append(q)
         w = _project_out(matvec(_project_out(q, orthogonal_to)), orthogonal_to)
         alpha = _dot(q, w)
         w = w - alpha.to(dtype)[:, None] * q
         if step > 0:
-            w = w - betas[:, step - 1].to(dtype)[:, None] * basis[:, step - 1]
-        kept = basis[:, : step + 1]
+            w = w - betas[:, step - 1].to(dtype)[:, None] * basis.vector(step - 1)
         for _ in range(2):
-            w = w - torch.bmm(kept.transpose(1, 2), torch.bmm(kept, w[:, :, None]))[:, :, 0]
-            w = _project_out(w, orthogonal_to)
+            w = _project_out(basis.remove_components(w), orthogonal_to)
         beta = _dot(w, w).sqrt()
         alphas[:, step], betas[:, step] = alpha, beta
 

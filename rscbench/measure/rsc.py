@@ -35,6 +35,8 @@ __all__ = [
     "SecantCheck",
     "TheoremAlpha",
     "average_predictor_gradient",
+    "check_kappa",
+    "check_radius",
     "cone_lower_bound",
     "cone_minimum",
     "restricted_curvature",
@@ -44,9 +46,16 @@ __all__ = [
 ]
 
 
-def _check_kappa(kappa: float) -> None:
+def check_kappa(kappa: float) -> None:
+    """Raise InvalidArgumentError unless 0 < kappa <= 1 (the cone's half-width as a cosine)."""
     if not (isinstance(kappa, (int, float)) and 0 < kappa <= 1):
         raise InvalidArgumentError("kappa", kappa, "a number in (0, 1]")
+
+
+def check_radius(rho2: float) -> None:
+    """Raise InvalidArgumentError unless rho2 is a finite number > 0 (the restricted ball's radius)."""
+    if isinstance(rho2, bool) or not (isinstance(rho2, (int, float)) and math.isfinite(rho2) and rho2 > 0):
+        raise InvalidArgumentError("rho2", rho2, "a finite number > 0")
 
 
 def cone_lower_bound(a: float, b_norm: float, mu: float, kappa: float) -> float:
@@ -57,7 +66,7 @@ def cone_lower_bound(a: float, b_norm: float, mu: float, kappa: float) -> float:
     c = cos t, the expression is (a + mu)/2 + R cos(2t + phi) with R = sqrt(((a - mu)/2)^2 + ||b||^2),
     so its minimum over t in [0, arccos kappa] is at an end or at 2t + phi = pi.
     """
-    _check_kappa(kappa)
+    check_kappa(kappa)
     t_max = math.acos(min(1.0, kappa))
 
     def value(t: float) -> float:
@@ -79,7 +88,7 @@ def cone_minimum(matrix: np.ndarray, kappa: float) -> tuple[float, np.ndarray]:
     min_w kappa^2 M_00 + 2 kappa c^T w + w^T T w over ||w|| = sqrt(1 - kappa^2) (c = M[1:, 0],
     T = M[1:, 1:]), solved by the secular equation (with the hard case handled).
     """
-    _check_kappa(kappa)
+    check_kappa(kappa)
     matrix = np.asarray(matrix, dtype=np.float64)
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
     scale = max(1.0, float(np.abs(eigenvalues).max()))
@@ -157,9 +166,10 @@ def restricted_curvature(
     Runs two Lanczos processes on exact Hessian-vector products (gradient graph built once): one
     on P H P (P the projector orthogonal to u_g = direction / ||direction||) started from
     b = P H u_g, whose basis also spans the subspace of the upper bound, and one on H for
-    lambda_min(H). Memory: 2 min(max_iter, p) + 8 parameter-sized vectors plus the gradient graph.
+    lambda_min(H). Memory: the two Krylov bases (one Lanczos step each per product, see
+    rscbench.measure.lanczos) plus about 8 parameter-sized vectors and the gradient graph.
     """
-    _check_kappa(kappa)
+    check_kappa(kappa)
     operator = HessianOperator(loss_fn, params, "reuse")
     axis = operator.layout.flatten(dict(direction)).to(operator.dtype)
     axis_norm = float(axis.double().norm())
@@ -201,9 +211,8 @@ def restricted_curvature(
     reduced[1:, 1:] = krylov
     reduced[0, 1] = reduced[1, 0] = b_norm if b_norm > 0 else 0.0
     _, z = cone_minimum(reduced, kappa)
-    assert projected.basis is not None
-    coefficients = torch.as_tensor(z[1:], dtype=axis.dtype, device=axis.device)
-    candidate = z[0] * axis + coefficients @ projected.basis[0, :steps]
+    coefficients = torch.as_tensor(z[None, 1:], dtype=torch.float64, device=axis.device)
+    candidate = z[0] * axis + projected.basis.combine(coefficients)[0]
     candidate_sq = float((candidate * candidate).sum(dtype=torch.float64))
     upper = float((candidate * operator.matvec(candidate)).sum(dtype=torch.float64)) / candidate_sq
     return RestrictedCurvature(
@@ -281,7 +290,7 @@ def rsc_certificate(
     lambda_min(R) by Lanczos on u -> H u - G u. Memory: that of restricted_curvature plus
     min(max_iter, p) + 5 parameter-sized vectors.
     """
-    _check_kappa(kappa)
+    check_kappa(kappa)
     chosen = get_loss(loss)
     if not chosen.scalar_output:
         raise InvalidArgumentError(
@@ -362,9 +371,8 @@ def secant_check(
     inside, c is uniform in [kappa, 1] with a random sign, outside uniform in [0, kappa). Every
     draw comes from a torch.Generator seeded with ``seed``. Costs 2 n_samples loss evaluations.
     """
-    _check_kappa(kappa)
-    if not (isinstance(rho2, (int, float)) and math.isfinite(rho2) and rho2 > 0):
-        raise InvalidArgumentError("rho2", rho2, "a finite number > 0")
+    check_kappa(kappa)
+    check_radius(rho2)
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise InvalidArgumentError("n_samples", n_samples, "an integer >= 1")
     operator = HessianOperator(loss_fn, params, "double_backward")
@@ -440,7 +448,7 @@ def theorem_alpha(
     loss_value: float,
 ) -> TheoremAlpha:
     """Evaluate THEOREM_ALPHA_FORMULA (reconstructed from the paper; the one place to correct it)."""
-    _check_kappa(kappa)
+    check_kappa(kappa)
     if isinstance(width, bool) or not isinstance(width, int) or width < 1:
         raise InvalidArgumentError("width", width, "an integer >= 1")
     c2 = 2 * c_hessian * (2 * rho_grad * rho2 + math.sqrt(max(0.0, loss_value)))

@@ -11,7 +11,14 @@ from rscbench.measure.losses import get_loss, loss_function
 from rscbench.measure.ntk import ntk_gram, ntk_spectrum, per_sample_grad_norms, pl_constant
 from rscbench.measure.params import detached_params, model_function, scalar_output
 from rscbench.measure.predictor_hessian import predictor_hessian_spectra
-from rscbench.measure.rsc import average_predictor_gradient, rsc_certificate, secant_check, theorem_alpha
+from rscbench.measure.rsc import (
+    average_predictor_gradient,
+    check_kappa,
+    check_radius,
+    rsc_certificate,
+    secant_check,
+    theorem_alpha,
+)
 from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
 from rscbench.models import PaperMLP
 
@@ -47,8 +54,15 @@ def measure_snapshot(
     loss and a PaperMLP (its width). Every Lanczos estimate reports whether it met ``tol``.
     Units: see the metric names' suffixes in rscbench.report (none are rescaled here).
     """
-    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 1:
-        raise InvalidArgumentError("n_probes", n_probes, "an integer >= 1")
+    for name, value in (
+        ("n_probes", n_probes),
+        ("block_probes", block_probes),
+        ("secant_samples", secant_samples),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidArgumentError(name, value, "an integer >= 1")
+    check_kappa(kappa)
+    check_radius(rho2)
     chosen = get_loss(loss)
     loss_fn = loss_function(model, X, y, loss)
     params = detached_params(model)

@@ -69,7 +69,8 @@ def hessian_extremes(
     Lanczos with full reorthogonalization on exact Hessian-vector products (``method``, see
     rscbench.measure.hvp; "reuse" builds the gradient graph once for all products). Stops when
     both extreme Ritz residuals are <= tol * norm; ``converged`` is False if ``max_iter`` steps
-    did not get there. Memory: min(max_iter, p) + 5 parameter-sized vectors plus the gradient graph.
+    did not get there. Memory: the Krylov basis (the steps taken, rounded up to a block of 8, at most
+    max_iter) + 5 parameter-sized vectors, plus the gradient graph.
     """
     operator = HessianOperator(fn, params, method)
     start = random_start(1, operator.dim, seed=seed, dtype=operator.dtype, device=operator.device)
