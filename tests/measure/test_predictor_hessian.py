@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -117,3 +118,34 @@ def test_structured_needs_the_paper_network_and_multi_output_is_refused() -> Non
     with pytest.raises(InvalidArgumentError) as error:
         predictor_hessian_norms(paper_mlp(4, 6, 2, "tanh", 1.0, out_dim=3).double(), inputs())
     assert error.value.argument == "model output shape"
+
+
+class StandardParametrization(torch.nn.Module):
+    """f(x) = sum_j v_j tanh(w_j . x / sqrt(d)) with v_j ~ N(0, 1): no 1/sqrt(m) in the head."""
+
+    def __init__(self, in_dim: int, width: int, seed: int) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.W = torch.nn.Parameter(torch.randn(width, in_dim, generator=generator, dtype=torch.float64))
+        self.v = torch.nn.Parameter(torch.randn(width, generator=generator, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x @ self.W.T / x.shape[1] ** 0.5) @ self.v
+
+
+def width_exponent(build, widths=(64, 256, 1024)) -> float:
+    X = inputs(n=6, d=8)
+    norms = [predictor_hessian_norms(build(width), X).max().item() for width in widths]
+    return float(np.polyfit(np.log(widths), np.log(norms), 1)[0])
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+def test_curvature_vanishes_as_one_over_sqrt_width_for_the_paper_network(activation: str) -> None:
+    exponent = width_exponent(lambda m: paper_mlp(8, m, 2, activation, 1.0, seed=1).double())
+    # The theory's O(1/sqrt(m)); finite widths keep the fitted slope within 0.1 of -1/2 here.
+    assert -0.6 <= exponent <= -0.4
+
+
+def test_the_same_check_fails_without_the_ntk_scaling() -> None:
+    exponent = width_exponent(lambda m: StandardParametrization(8, m, seed=1))
+    assert exponent > -0.1
