@@ -26,6 +26,7 @@ from rscbench.errors import InvalidArgumentError
 
 __all__ = [
     "BASIS_BLOCK",
+    "TARGETS",
     "KrylovBasis",
     "LanczosResult",
     "PowerResult",
@@ -37,6 +38,7 @@ __all__ = [
 
 BatchedMatvec = Callable[[Tensor], Tensor]
 BASIS_BLOCK = 8
+TARGETS = ("both", "largest", "smallest")
 
 
 class KrylovBasis:
@@ -79,7 +81,8 @@ class LanczosResult:
     All tensors have a leading dimension B. ``residual_max`` bounds |theta - lambda| for some
     eigenvalue lambda of the operator (the Ritz residual |beta_k s_k|); Ritz values always lie
     inside the spectrum, so lambda_max >= ``lambda_max`` and lambda_min <= ``lambda_min``.
-    ``stop_rule`` says why each problem stopped: "residual" (both extreme residuals <= tol * norm),
+    ``stop_rule`` says why each problem stopped: "residual" (the targeted extreme residuals
+    <= tol * norm),
     "value_change" (the estimate of max |lambda| moved <= tol relative over ``patience`` steps),
     "invariant_subspace" (the Krylov space is invariant: the values are exact), or "max_iter"
     (not converged). ``last_change`` is that relative move at the stop (NaN before ``patience``
@@ -148,14 +151,16 @@ def lanczos(
     tol: float = 1e-3,
     max_iter: int = 64,
     patience: int | None = None,
+    target: str = "both",
     orthogonal_to: Tensor | None = None,
     keep_basis: bool = False,
 ) -> LanczosResult:
     """Extreme eigenvalues of B symmetric operators by Lanczos with full reorthogonalization.
 
     ``matvec`` maps a block of vectors (B, s) to the block of their images; ``start`` (B, s) is the
-    start block. Each problem stops on its own as soon as both extreme Ritz residuals are <= tol
-    times its norm estimate, or (when ``patience`` is given) the norm estimate changed by <= tol
+    start block. Each problem stops on its own as soon as the Ritz residual of its ``target``
+    extreme ("largest", "smallest", or "both" ends) is <= tol times its norm estimate
+    max |theta|, or (when ``patience`` is given) the norm estimate changed by <= tol
     relative over the last ``patience`` steps, or the Krylov space became invariant; the batch
     stops when every problem has. ``orthogonal_to`` (B, s), unit rows, restricts each operator to
     the orthogonal complement of that vector (the operator is applied as P A P).
@@ -166,6 +171,8 @@ def lanczos(
         raise InvalidArgumentError("tol", tol, "a number in (0, 1)")
     if max_iter < 1:
         raise InvalidArgumentError("max_iter", max_iter, "an integer >= 1")
+    if target not in TARGETS:
+        raise InvalidArgumentError("target", target, "one of " + ", ".join(TARGETS))
     if patience is not None and patience < 1:
         raise InvalidArgumentError("patience", patience, "None or an integer >= 1")
     batch, size = start.shape
@@ -213,7 +220,10 @@ def lanczos(
 
         stops = {
             "invariant_subspace": beta <= 10 * tiny * norm * size**0.5,
-            "residual": torch.maximum(res_min, res_max) <= tol * norm,
+            "residual": {"both": torch.maximum(res_min, res_max), "largest": res_max, "smallest": res_min}[
+                target
+            ]
+            <= tol * norm,
             "value_change": change <= tol,
         }
         for rule, hit in stops.items():

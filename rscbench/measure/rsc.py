@@ -191,6 +191,7 @@ def restricted_curvature(
         start,
         tol=tol,
         max_iter=max_iter,
+        target="smallest",
         orthogonal_to=axis[None],
         keep_basis=True,
     )
@@ -199,6 +200,7 @@ def restricted_curvature(
         random_start(1, operator.dim, seed=seed, dtype=b.dtype, device=b.device),
         tol=tol,
         max_iter=max_iter,
+        target="smallest",
     )
     mu = float(projected.lambda_min[0] - projected.residual_min[0])
     lambda_min_h = float(full.lambda_min[0] - full.residual_min[0])
@@ -319,7 +321,7 @@ def rsc_certificate(
         return (operator.matvec(block[0]) - layout.flatten(gauss_newton))[None]
 
     start = random_start(1, layout.dim, seed=seed + 1, dtype=layout.dtype, device=layout.device)
-    residual_part = lanczos(residual_matvec, start, tol=tol, max_iter=max_iter)
+    residual_part = lanczos(residual_matvec, start, tol=tol, max_iter=max_iter, target="smallest")
     lambda_min_r = float(residual_part.lambda_min[0] - residual_part.residual_min[0])
     g_bar_sqnorm = float(sum((g.double() ** 2).sum() for g in g_bar.values()))
     min_curvature = float(weights.min() * X.shape[0])

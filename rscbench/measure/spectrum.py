@@ -63,18 +63,22 @@ def hessian_extremes(
     max_iter: int = DEFAULT_MAX_ITER,
     seed: int = 0,
     method: str = "reuse",
+    target: str = "both",
 ) -> HessianExtremes:
     """lambda_max, lambda_min and the spectral norm of nabla^2 fn(params), matrix-free.
 
     Lanczos with full reorthogonalization on exact Hessian-vector products (``method``, see
     rscbench.measure.hvp; "reuse" builds the gradient graph once for all products). Stops when
-    both extreme Ritz residuals are <= tol * norm; ``converged`` is False if ``max_iter`` steps
-    did not get there. Memory: the Krylov basis (the steps taken, rounded up to a block of 8, at most
-    max_iter) + 5 parameter-sized vectors, plus the gradient graph.
+    the Ritz residual of the ``target`` end ("both", "largest" or "smallest") is <= tol * norm;
+    the other end is still reported with its own residual. ``converged`` is False if
+    ``max_iter`` steps did not get there. Memory: the Krylov basis (the steps taken, rounded up to
+    a block of 8, at most max_iter) + 5 parameter-sized vectors, plus the gradient graph.
     """
     operator = HessianOperator(fn, params, method)
     start = random_start(1, operator.dim, seed=seed, dtype=operator.dtype, device=operator.device)
-    result = lanczos(lambda block: operator.matvec(block[0])[None], start, tol=tol, max_iter=max_iter)
+    result = lanczos(
+        lambda block: operator.matvec(block[0])[None], start, tol=tol, max_iter=max_iter, target=target
+    )
     return HessianExtremes.from_lanczos(result, 0, operator.n_products)
 
 

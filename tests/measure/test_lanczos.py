@@ -120,3 +120,25 @@ def test_bad_options_are_refused(options: dict, argument: str) -> None:
     with pytest.raises(InvalidArgumentError) as error:
         run(symmetric(5), **options)
     assert error.value.argument == argument
+
+
+@pytest.mark.parametrize("target", ["largest", "smallest"])
+def test_one_sided_target_stops_when_its_end_has_converged(target: str) -> None:
+    A = symmetric(150, seed=6)
+    reference = np.linalg.eigvalsh(A[0].numpy())
+    one_sided = run(A, tol=1e-6, max_iter=150, target=target)
+    both = run(A, tol=1e-6, max_iter=150)
+    value, residual, exact = (
+        (one_sided.lambda_max, one_sided.residual_max, reference[-1])
+        if target == "largest"
+        else (one_sided.lambda_min, one_sided.residual_min, reference[0])
+    )
+    assert residual[0].item() <= 1e-6 * one_sided.norm[0].item()
+    assert abs(value[0].item() - exact) <= residual[0].item() + 1e-12
+    assert one_sided.iterations[0] <= both.iterations[0]
+
+
+def test_unknown_target_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError) as error:
+        run(symmetric(5), target="middle")
+    assert error.value.argument == "target"
