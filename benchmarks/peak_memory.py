@@ -15,7 +15,14 @@ import subprocess
 import sys
 import time
 
-KERNELS = ("loss_hessian_extremes", "predictor_hessian_norms", "ntk_gram", "rsc_certificate", "gd_step")
+KERNELS = (
+    "loss_hessian_extremes",
+    "loss_hessian_top",
+    "predictor_hessian_norms",
+    "ntk_gram",
+    "rsc_certificate",
+    "gd_step",
+)
 
 
 def _status_kib(field: str) -> int:
@@ -47,6 +54,9 @@ def _child(kernel: str, width: int, depth: int, n: int, d: int, probes: int) -> 
     p = sum(value.numel() for value in params.values())
     run = {
         "loss_hessian_extremes": lambda: hessian_extremes(loss_function(model, X, y), params).n_hvp,
+        "loss_hessian_top": lambda: (
+            hessian_extremes(loss_function(model, X, y), params, target="largest").n_hvp
+        ),
         "predictor_hessian_norms": lambda: predictor_hessian_norms(model, X[:probes]).shape[0],
         "ntk_gram": lambda: ntk_gram(model, X).shape[0],
         "rsc_certificate": lambda: rsc_certificate(model, X, y).n_hvp,

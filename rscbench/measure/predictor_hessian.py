@@ -14,9 +14,13 @@ Three strategies, all Lanczos on exact second derivatives, batched over probes w
 - ``"vmap"``: torch.func.vmap of forward-over-reverse products over a chunk of probes (any model);
   on CPU it is memory-bound beyond small widths, on a GPU it batches well.
 
-Stopping: the top of these spectra is a nearly +/- symmetric pair, which can stall the Ritz
-residual while the value has converged, so each probe stops on the residual rule or on the
-relative change of max |theta| over ``patience`` steps; the result says which.
+Stopping: each probe stops when both extreme Ritz residuals are <= tol * norm, a certificate.
+DESIGN section 3 expected the nearly +/- symmetric top pair of these spectra to stall the
+residual and asked for a value-change rule as well; measured on the paper's network (widths
+64-256, 64 probes, tol 1e-3) the residual rule never stalled (<= 48 steps, errors <= 1e-5) while
+a value-change rule with patience 5 stopped up to 12 of 64 probes at errors of 5e-3 to 9e-3. The
+value-change rule is therefore opt-in (``patience``), and the result says which rule stopped
+each probe.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from torch.func import grad, jvp, vmap
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.measure.hvp import HessianOperator
-from rscbench.measure.lanczos import LanczosResult, lanczos, random_start
+from rscbench.measure.lanczos import DEFAULT_MAX_ITER, LanczosResult, lanczos, random_start
 from rscbench.measure.params import FlatLayout, detached_params, model_function, scalar_output
 from rscbench.models import PaperMLP
 
@@ -97,8 +101,8 @@ def predictor_hessian_spectra(
     X: Tensor,
     *,
     tol: float = 1e-3,
-    max_iter: int = 64,
-    patience: int = 5,
+    max_iter: int = DEFAULT_MAX_ITER,
+    patience: int | None = None,
     seed: int = 0,
     strategy: str = "auto",
     chunk_size: int | None = None,
@@ -109,7 +113,8 @@ def predictor_hessian_spectra(
     ``strategy`` "auto" runs "structured" for a PaperMLP with scalar output, else "vmap" on a
     CUDA device and "loop" on the CPU (where measured vmap lost to the loop beyond small widths).
     Probes are processed in chunks of ``chunk_size`` (None: the largest chunk whose Lanczos basis
-    fits ``memory_budget_bytes``). The start vector of probe i is drawn from ``seed + i``.
+    fits ``memory_budget_bytes``; "loop" always takes one probe at a time). The start vector of
+    probe i is drawn from ``seed + i``.
     """
     if strategy not in PREDICTOR_STRATEGIES:
         raise InvalidArgumentError("strategy", strategy, "one of " + ", ".join(PREDICTOR_STRATEGIES))
@@ -131,7 +136,7 @@ def predictor_hessian_spectra(
     chunk = chunk_size or max(1, memory_budget_bytes // per_probe_bytes)
     if strategy == "loop":
         chunk = 1
-    run = {"structured": _structured_chunk, "loop": _generic_chunk, "vmap": _generic_chunk}[strategy]
+    run = {"structured": _structured_chunk, "loop": _loop_probe, "vmap": _vmap_chunk}[strategy]
     parts = []
     for first in range(0, X.shape[0], chunk):
         rows = X[first : first + chunk]
@@ -160,8 +165,8 @@ def predictor_hessian_norms(
     X: Tensor,
     *,
     tol: float = 1e-3,
-    max_iter: int = 64,
-    patience: int = 5,
+    max_iter: int = DEFAULT_MAX_ITER,
+    patience: int | None = None,
     seed: int = 0,
     strategy: str = "auto",
     chunk_size: int | None = None,
@@ -183,13 +188,17 @@ def predictor_hessian_norms(
     ).norms
 
 
-def _generic_chunk(model: nn.Module, rows: Tensor):
-    """A batched Hessian-vector product over the probes ``rows`` for any model."""
+def _loop_probe(model: nn.Module, rows: Tensor):
+    """The Hessian-vector product of one probe's predictor, with its gradient graph kept."""
+    f = model_function(model)
+    operator = HessianOperator(lambda p: scalar_output(f, p, rows)[0], detached_params(model), "reuse")
+    return lambda block: operator.matvec(block[0])[None]
+
+
+def _vmap_chunk(model: nn.Module, rows: Tensor):
+    """Forward-over-reverse Hessian-vector products of a chunk of probes, batched with vmap."""
     params = detached_params(model)
     f = model_function(model)
-    if rows.shape[0] == 1:
-        operator = HessianOperator(lambda p: scalar_output(f, p, rows)[0], params, "reuse")
-        return lambda block: operator.matvec(block[0])[None]
     layout = FlatLayout(params)
 
     def single(x: Tensor, vector: Tensor) -> Tensor:

@@ -24,7 +24,7 @@ from torch.func import jvp, vjp
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.measure.hvp import HessianOperator
-from rscbench.measure.lanczos import lanczos, random_start, tridiagonal
+from rscbench.measure.lanczos import DEFAULT_MAX_ITER, lanczos, random_start, tridiagonal
 from rscbench.measure.losses import get_loss, loss_function
 from rscbench.measure.params import ScalarFn, detached_params, model_function, scalar_output
 
@@ -158,7 +158,7 @@ def restricted_curvature(
     *,
     kappa: float = 0.5,
     tol: float = 1e-3,
-    max_iter: int = 64,
+    max_iter: int = DEFAULT_MAX_ITER,
     seed: int = 0,
 ) -> RestrictedCurvature:
     """Certified lower and upper bounds on the loss curvature over the cone around ``direction``.
@@ -282,15 +282,15 @@ def rsc_certificate(
     loss: str = "square",
     kappa: float = 0.5,
     tol: float = 1e-3,
-    max_iter: int = 64,
+    max_iter: int = DEFAULT_MAX_ITER,
     seed: int = 0,
 ) -> RscCertificate:
     """Certify RSC of the loss at the model's parameters on the cone around g_bar (Q6).
 
     For a scalar-output loss (square without the 1/2, logistic). The Gauss-Newton product
-    G u = (1/n) J^T diag(l'') J u is taken matrix-free by a linearized jvp and a vjp, and
-    lambda_min(R) by Lanczos on u -> H u - G u. Memory: that of restricted_curvature plus
-    min(max_iter, p) + 5 parameter-sized vectors.
+    G u = (1/n) J^T diag(l'') J u is taken matrix-free by a jvp and a vjp, and lambda_min(R) by
+    Lanczos on u -> H u - G u. Memory: that of restricted_curvature, then (after it is freed) one
+    more Krylov basis (the steps taken) plus about 6 parameter-sized vectors.
     """
     check_kappa(kappa)
     chosen = get_loss(loss)

@@ -10,12 +10,10 @@ from torch import Tensor
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.measure.hvp import HessianOperator
-from rscbench.measure.lanczos import LanczosResult, lanczos, random_start
+from rscbench.measure.lanczos import DEFAULT_MAX_ITER, LanczosResult, lanczos, random_start
 from rscbench.measure.params import ScalarFn
 
 __all__ = ["HessianExtremes", "hessian_block_norm", "hessian_extremes"]
-
-DEFAULT_MAX_ITER = 64
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,23 @@ def test_curvature_vanishes_as_one_over_sqrt_width_for_the_paper_network(activat
 def test_the_same_check_fails_without_the_ntk_scaling() -> None:
     exponent = width_exponent(lambda m: StandardParametrization(8, m, seed=1))
     assert exponent > -0.1
+
+
+def test_vmap_with_one_probe_per_chunk_is_still_vmap_and_exact() -> None:
+    model = not_our_model(4)
+    X = inputs(n=3)
+    spectra = predictor_hessian_spectra(model, X, tol=1e-10, strategy="vmap", chunk_size=1)
+    assert spectra.strategy == "vmap"
+    torch.testing.assert_close(spectra.norms, dense_norms(model, X), rtol=1e-9, atol=1e-12)
+
+
+def test_value_change_rule_watches_both_ends() -> None:
+    # Spectrum of a probe Hessian is a nearly +/- symmetric pair; with patience the opt-in rule may
+    # stop early, but never before both extreme Ritz values have settled to within tol * norm.
+    model = paper_mlp(4, 32, 3, "tanh", 1.0, seed=0).double()
+    X = inputs(n=8)
+    loose = predictor_hessian_spectra(model, X, tol=1e-3, patience=3)
+    reference = dense_norms(model, X)
+    stopped = [i for i, rule in enumerate(loose.stop_rule) if rule == "value_change"]
+    assert all(loose.last_change[i] <= 1e-3 for i in stopped)
+    assert ((loose.norms - reference).abs() <= 2e-2 * reference).all()
