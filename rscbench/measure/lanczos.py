@@ -4,11 +4,11 @@ One routine serves every eigenvalue in rscbench: it runs B independent problems 
 (vectors of shape (B, s)), so a batch of per-probe Hessians costs one batched product per step.
 Power iteration is kept only as the baseline the benchmarks compare against.
 
-Numerics: the vectors stay in the operator's dtype; every inner product, norm and the
-tridiagonal matrix are accumulated in float64 (float32 dot products over ~2M entries carry ~3e-5
-relative error, enough to push a Ritz value above lambda_max). Reorthogonalization is classical
-Gram-Schmidt against the whole basis, with a second pass when the first removed much of the
-vector (Kahan-Parlett "twice is enough").
+Numerics: the vectors stay in the operator's dtype; inner products and norms use pairwise
+summation and are carried in float64, as is the tridiagonal matrix (float32 BLAS dot products over
+~2M entries carry up to ~3e-5 relative error, enough to push a Ritz value above lambda_max).
+Reorthogonalization is classical Gram-Schmidt against the whole basis, with a second pass when
+the first removed much of the vector (Kahan-Parlett "twice is enough").
 
 Memory: the Lanczos basis grows in blocks of ``BASIS_BLOCK`` vectors as steps are taken, so a run
 of k steps holds ``B * (ceil(k / BASIS_BLOCK) * BASIS_BLOCK + 4) * s`` numbers of the operator's
@@ -32,6 +32,7 @@ __all__ = [
     "KrylovBasis",
     "LanczosResult",
     "PowerResult",
+    "inner_product",
     "lanczos",
     "power_iteration",
     "random_start",
@@ -139,14 +140,20 @@ def tridiagonal(alphas: Tensor, betas: Tensor) -> Tensor:
     return matrix
 
 
-def _dot(a: Tensor, b: Tensor) -> Tensor:
-    return (a * b).sum(dim=-1, dtype=torch.float64)
+def inner_product(a: Tensor, b: Tensor) -> Tensor:
+    """Row-wise inner products by torch's pairwise summation, returned in float64.
+
+    Pairwise summation has error ~log2(s) eps instead of the ~s eps of a BLAS dot: at s = 2.1M in
+    float32, 3e-8 relative against 1e-7 to 3e-5 for torch.dot, at 4x less time than summing with
+    dtype=float64 (measured: 2.5 ms, 0.6 ms, 8.9 ms).
+    """
+    return (a * b).sum(dim=-1).to(torch.float64)
 
 
 def _project_out(vectors: Tensor, units: Tensor | None) -> Tensor:
     if units is None:
         return vectors
-    return vectors - _dot(units, vectors).to(vectors.dtype)[:, None] * units
+    return vectors - inner_product(units, vectors).to(vectors.dtype)[:, None] * units
 
 
 def lanczos(
@@ -195,22 +202,22 @@ def lanczos(
     tiny = torch.finfo(dtype).eps
 
     q = _project_out(start, orthogonal_to)
-    q = q / _dot(q, q).sqrt().clamp_min(torch.finfo(torch.float64).tiny).to(dtype)[:, None]
+    q = q / inner_product(q, q).sqrt().clamp_min(torch.finfo(torch.float64).tiny).to(dtype)[:, None]
     for step in range(capacity):
         basis.append(q)
         w = _project_out(matvec(_project_out(q, orthogonal_to)), orthogonal_to)
-        alpha = _dot(q, w)
+        alpha = inner_product(q, w)
         w = w - alpha.to(dtype)[:, None] * q
         if step > 0:
             w = w - betas[:, step - 1].to(dtype)[:, None] * basis.vector(step - 1)
         # Classical Gram-Schmidt, repeated only where a pass removed much of w ("twice is enough":
         # Kahan and Parlett's criterion, a second pass when the norm dropped below 1/sqrt(2)).
-        before = _dot(w, w).sqrt()
+        before = inner_product(w, w).sqrt()
         w = _project_out(basis.remove_components(w), orthogonal_to)
-        beta = _dot(w, w).sqrt()
+        beta = inner_product(w, w).sqrt()
         if bool((beta < before / 2**0.5).any()):
             w = _project_out(basis.remove_components(w), orthogonal_to)
-            beta = _dot(w, w).sqrt()
+            beta = inner_product(w, w).sqrt()
         alphas[:, step], betas[:, step] = alpha, beta
 
         theta, vectors = torch.linalg.eigh(tridiagonal(alphas[:, : step + 1], betas[:, :step]))
@@ -282,13 +289,13 @@ def power_iteration(
         raise InvalidArgumentError("rule", rule, "one of " + ", ".join(rules))
     if rule == "oracle" and reference is None:
         raise InvalidArgumentError("reference", reference, "a float when rule='oracle'")
-    v = start / _dot(start, start).sqrt().to(start.dtype)
+    v = start / inner_product(start, start).sqrt().to(start.dtype)
     previous = float("nan")
     theta, residual = 0.0, float("inf")
     for iteration in range(1, max_iter + 1):
         w = matvec(v)
-        theta = float(_dot(v, w))
-        residual = float(_dot(w - theta * v, w - theta * v).sqrt())
+        theta = float(inner_product(v, w))
+        residual = float(inner_product(w - theta * v, w - theta * v).sqrt())
         scale = abs(reference) if rule == "oracle" else abs(theta)
         gap = {
             "residual": residual,
@@ -298,5 +305,5 @@ def power_iteration(
         if gap <= tol * scale:
             return PowerResult(theta, residual, iteration, True)
         previous = theta
-        v = w / _dot(w, w).sqrt().to(w.dtype)
+        v = w / inner_product(w, w).sqrt().to(w.dtype)
     return PowerResult(theta, residual, max_iter, False)

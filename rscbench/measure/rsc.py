@@ -24,7 +24,7 @@ from torch.func import jvp, vjp
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.measure.hvp import HessianOperator
-from rscbench.measure.lanczos import DEFAULT_MAX_ITER, lanczos, random_start, tridiagonal
+from rscbench.measure.lanczos import DEFAULT_MAX_ITER, inner_product, lanczos, random_start, tridiagonal
 from rscbench.measure.losses import get_loss, loss_function
 from rscbench.measure.params import ScalarFn, detached_params, model_function, scalar_output
 
@@ -179,9 +179,9 @@ def restricted_curvature(
         )
     axis = axis / axis_norm
     h_axis = operator.matvec(axis)
-    a = float((axis * h_axis).sum(dtype=torch.float64))
+    a = float(inner_product(axis, h_axis))
     b = h_axis - a * axis
-    b_norm = float((b * b).sum(dtype=torch.float64).sqrt())
+    b_norm = float(inner_product(b, b).sqrt())
     start = (
         b[None] if b_norm > 0 else random_start(1, operator.dim, seed=seed, dtype=b.dtype, device=b.device)
     )
@@ -215,8 +215,8 @@ def restricted_curvature(
     _, z = cone_minimum(reduced, kappa)
     coefficients = torch.as_tensor(z[None, 1:], dtype=torch.float64, device=axis.device)
     candidate = z[0] * axis + projected.basis.combine(coefficients)[0]
-    candidate_sq = float((candidate * candidate).sum(dtype=torch.float64))
-    upper = float((candidate * operator.matvec(candidate)).sum(dtype=torch.float64)) / candidate_sq
+    candidate_sq = float(inner_product(candidate, candidate))
+    upper = float(inner_product(candidate, operator.matvec(candidate))) / candidate_sq
     return RestrictedCurvature(
         lower=max(lower_cone, lambda_min_h),
         upper=upper,
@@ -397,8 +397,8 @@ def secant_check(
             radius = rho2 * (1.0 - float(torch.rand((), generator=generator, dtype=torch.float64)))
             step = radius * (sign * cosine * axis + math.sqrt(max(0.0, 1 - cosine**2)) * w)
             moved = float(loss_fn(layout.unflatten(theta + step)))
-            linear = float((step * gradient).sum(dtype=torch.float64))
-            values.append(2 * (moved - base - linear) / float((step * step).sum(dtype=torch.float64)))
+            linear = float(inner_product(step, gradient))
+            values.append(2 * (moved - base - linear) / float(inner_product(step, step)))
         return values
 
     inside, outside = sample(kappa, 1.0), sample(0.0, kappa)
