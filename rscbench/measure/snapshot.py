@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from torch import Tensor, nn
 
@@ -22,7 +23,7 @@ from rscbench.measure.rsc import (
 from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
 from rscbench.models import PaperMLP
 
-__all__ = ["measure_snapshot"]
+__all__ = ["ALL_QUANTITIES", "measure_snapshot"]
 
 Record = dict[str, float | int | bool | str | None]
 
@@ -33,12 +34,16 @@ def _block_pairs(model: PaperMLP) -> list[tuple[str, str]]:
     return [(f"W{layer}", f"W{layer}") for layer in range(1, model.depth + 1)] + [("v", "v"), ("v", last)]
 
 
+ALL_QUANTITIES = ("Q1", "Q2", "Q3", "Q4", "Q6", "Q7", "Q8", "Q10")
+
+
 def measure_snapshot(
     model: nn.Module,
     X: Tensor,
     y: Tensor,
     *,
     loss: str = "square",
+    quantities: Collection[str] = ALL_QUANTITIES,
     kappa: float = 0.5,
     rho2: float = 1.0,
     n_probes: int = 16,
@@ -47,13 +52,19 @@ def measure_snapshot(
     tol: float = 1e-3,
     seed: int = 0,
 ) -> Record:
-    """Measure Q1-Q4, Q6-Q8 and Q10 at the model's current parameters; return a flat record.
+    """Measure the requested ``quantities`` (of Q1-Q4, Q6-Q8, Q10) at the model's parameters.
 
-    Probes for Q1/Q2 are the first ``n_probes`` (``block_probes``) rows of X. Quantities that need a
-    scalar prediction (Q1, Q2, Q4, Q6-Q8, Q10) are skipped for cross-entropy; Q8 needs the square
-    loss and a PaperMLP (its width). Every Lanczos estimate reports whether it met ``tol``.
-    Units: see the metric names' suffixes in rscbench.report (none are rescaled here).
+    Returns a flat record (the loss is always included). Probes for Q1/Q2 are the first
+    ``n_probes`` (``block_probes``) rows of X. Quantities that need a scalar prediction (all but
+    Q3) are skipped for cross-entropy; Q2 and Q8 need a PaperMLP (its layers, its width), Q8 the
+    square loss. Q8 uses the pieces of Q1, Q4 and Q6, computed once. Every Lanczos estimate
+    reports whether it met ``tol``. Units: see the README's metric table.
     """
+    unknown = sorted(set(quantities) - set(ALL_QUANTITIES))
+    if unknown or not quantities:
+        raise InvalidArgumentError(
+            "quantities", list(quantities), "a non-empty list of " + ", ".join(ALL_QUANTITIES)
+        )
     for name, value in (
         ("n_probes", n_probes),
         ("block_probes", block_probes),
@@ -63,33 +74,38 @@ def measure_snapshot(
             raise InvalidArgumentError(name, value, "an integer >= 1")
     check_kappa(kappa)
     check_radius(rho2)
+    wanted = set(quantities)
     chosen = get_loss(loss)
     loss_fn = loss_function(model, X, y, loss)
     params = detached_params(model)
     record: Record = {"loss": float(loss_fn(params))}
 
-    curvature = hessian_extremes(loss_fn, params, tol=tol, seed=seed)
-    record |= {
-        "loss_hessian_lambda_max": curvature.lambda_max,
-        "loss_hessian_lambda_min": curvature.lambda_min,
-        "loss_hessian_norm": curvature.norm,
-        "loss_hessian_converged": curvature.converged,
-        "loss_hessian_n_hvp": curvature.n_hvp,
-    }
+    if "Q3" in wanted:
+        curvature = hessian_extremes(loss_fn, params, tol=tol, seed=seed)
+        record |= {
+            "loss_hessian_lambda_max": curvature.lambda_max,
+            "loss_hessian_lambda_min": curvature.lambda_min,
+            "loss_hessian_norm": curvature.norm,
+            "loss_hessian_converged": curvature.converged,
+            "loss_hessian_n_hvp": curvature.n_hvp,
+        }
     if not chosen.scalar_output:
         return record
+    paper = isinstance(model, PaperMLP)
+    theorem = "Q8" in wanted and paper and loss == "square"
 
-    probes = X[:n_probes]
-    spectra = predictor_hessian_spectra(model, probes, tol=tol, seed=seed)
-    hessian_max = float(spectra.norms.max())
-    record |= {
-        "predictor_hessian_max": hessian_max,
-        "predictor_hessian_mean": float(spectra.norms.mean()),
-        "predictor_hessian_converged_fraction": float(spectra.converged.double().mean()),
-        "predictor_hessian_strategy": spectra.strategy,
-    }
-    if isinstance(model, PaperMLP):
-        record["predictor_hessian_scaled_max"] = math.sqrt(model.width) * hessian_max
+    if wanted & {"Q1"} or theorem:
+        spectra = predictor_hessian_spectra(model, X[:n_probes], tol=tol, seed=seed)
+        hessian_max = float(spectra.norms.max())
+        record |= {
+            "predictor_hessian_max": hessian_max,
+            "predictor_hessian_mean": float(spectra.norms.mean()),
+            "predictor_hessian_converged_fraction": float(spectra.converged.double().mean()),
+            "predictor_hessian_strategy": spectra.strategy,
+        }
+        if paper:
+            record["predictor_hessian_scaled_max"] = math.sqrt(model.width) * hessian_max
+    if "Q2" in wanted and paper:
         f = model_function(model)
         for rows, cols in _block_pairs(model):
             norms = [
@@ -101,47 +117,59 @@ def measure_snapshot(
             name = rows if rows == cols else f"{rows}_{cols}"
             record[f"block_norm_{name}"] = max(norms)
 
-    gram = ntk_gram(model, X)
-    spectrum = ntk_spectrum(gram, source_dtype=X.dtype)
-    grad_norms = per_sample_grad_norms(model, X)
-    record |= {
-        "ntk_lambda_min": spectrum.resolved_lambda_min,
-        "ntk_lambda_min_resolved": spectrum.lambda_min_resolved,
-        "ntk_noise_floor": spectrum.noise_floor,
-        "ntk_lambda_max": spectrum.lambda_max,
-        "pl_constant": pl_constant(gram) if spectrum.lambda_min_resolved else None,
-        "per_sample_grad_norm_max": float(grad_norms.max()),
-    }
-
-    certificate = rsc_certificate(model, X, y, loss=loss, kappa=kappa, tol=tol, seed=seed)
-    record |= {
-        "g_bar_sqnorm": certificate.g_bar_sqnorm,
-        "rsc_lower": certificate.lower,
-        "rsc_upper": certificate.upper,
-        "rsc_lower_gn": certificate.lower_gn,
-        "rsc_lower_generic": certificate.lower_generic,
-        "rsc_lambda_min_R": certificate.lambda_min_R,
-        "rsc_holds": certificate.holds,
-        "rsc_converged": certificate.converged,
-        "certificate_ratio": X.shape[0] * certificate.g_bar_sqnorm / spectrum.lambda_min
-        if spectrum.lambda_min_resolved
-        else None,
-    }
-    g_bar = average_predictor_gradient(model, X)
-    secant = secant_check(loss_fn, params, g_bar, kappa=kappa, rho2=rho2, n_samples=secant_samples, seed=seed)
-    record |= {
-        "secant_min_inside": secant.min_inside,
-        "secant_nonpositive_fraction_inside": secant.fraction_nonpositive_inside,
-        "secant_min_outside": secant.min_outside,
-        "secant_nonpositive_fraction_outside": secant.fraction_nonpositive_outside,
-    }
-    if loss == "square" and isinstance(model, PaperMLP):
+    if wanted & {"Q4", "Q10"} or theorem:
+        grad_norms = per_sample_grad_norms(model, X)
+        record["per_sample_grad_norm_max"] = float(grad_norms.max())
+    if "Q4" in wanted:
+        g_bar = average_predictor_gradient(model, X)
+        record["g_bar_sqnorm"] = float(sum(float((g.double() ** 2).sum()) for g in g_bar.values()))
+    if "Q10" in wanted:
+        gram = ntk_gram(model, X)
+        spectrum = ntk_spectrum(gram, source_dtype=X.dtype)
+        record |= {
+            "ntk_lambda_min": spectrum.resolved_lambda_min,
+            "ntk_lambda_min_resolved": spectrum.lambda_min_resolved,
+            "ntk_noise_floor": spectrum.noise_floor,
+            "ntk_lambda_max": spectrum.lambda_max,
+            "pl_constant": pl_constant(gram) if spectrum.lambda_min_resolved else None,
+        }
+    if "Q6" in wanted or theorem:
+        certificate = rsc_certificate(model, X, y, loss=loss, kappa=kappa, tol=tol, seed=seed)
+        record |= {
+            "g_bar_sqnorm": certificate.g_bar_sqnorm,
+            "rsc_lower": certificate.lower,
+            "rsc_upper": certificate.upper,
+            "rsc_lower_gn": certificate.lower_gn,
+            "rsc_lower_generic": certificate.lower_generic,
+            "rsc_lambda_min_R": certificate.lambda_min_R,
+            "rsc_holds": certificate.holds,
+            "rsc_converged": certificate.converged,
+        }
+        if record.get("ntk_lambda_min") is not None:
+            record["certificate_ratio"] = X.shape[0] * certificate.g_bar_sqnorm / record["ntk_lambda_min"]
+    if "Q7" in wanted:
+        secant = secant_check(
+            loss_fn,
+            params,
+            average_predictor_gradient(model, X),
+            kappa=kappa,
+            rho2=rho2,
+            n_samples=secant_samples,
+            seed=seed,
+        )
+        record |= {
+            "secant_min_inside": secant.min_inside,
+            "secant_nonpositive_fraction_inside": secant.fraction_nonpositive_inside,
+            "secant_min_outside": secant.min_outside,
+            "secant_nonpositive_fraction_outside": secant.fraction_nonpositive_outside,
+        }
+    if theorem:
         alpha = theorem_alpha(
-            g_bar_sqnorm=certificate.g_bar_sqnorm,
+            g_bar_sqnorm=record["g_bar_sqnorm"],
             width=model.width,
             kappa=kappa,
             c_hessian=record["predictor_hessian_scaled_max"],
-            rho_grad=float(grad_norms.max()),
+            rho_grad=record["per_sample_grad_norm_max"],
             rho2=rho2,
             loss_value=record["loss"],
         )
