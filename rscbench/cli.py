@@ -1,36 +1,59 @@
-"""The rscbench command line: `rscbench measure` (one task's measurements at init, as JSON).
+"""The rscbench command line (DESIGN section 8): run, list and measure.
 
-Exit codes (DESIGN section 8): 0 ok, 2 bad input (one line on stderr, no traceback).
+Exit codes: 0 ok, 1 a `--strict` verdict failed (reports issue), 2 bad input (one line on stderr,
+no traceback), 3 some task raised or timed out. A diverged GD run is an outcome, not a failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
-import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import torch
 
 from rscbench import __version__
 from rscbench.activations import ACTIVATIONS
-from rscbench.datasets import SPHERE_TARGETS, sphere
+from rscbench.datasets import DATASETS, load_dataset
 from rscbench.errors import RscbenchError
 from rscbench.measure.losses import LOSSES
-from rscbench.measure.snapshot import measure_snapshot
-from rscbench.models import paper_mlp
+from rscbench.runner import EXECUTORS, execute_task, run_tasks
+from rscbench.specs import DEVICES, DTYPES, QUANTITIES, TaskSpec, flat_fields, task_from_flat
+from rscbench.store import ResultStore
+from rscbench.suites import load_suite, shipped_suites
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+EXIT_OK, EXIT_STRICT, EXIT_BAD_INPUT, EXIT_TASK_FAILED = 0, 1, 2, 3
+STORE_NAME = "store.sqlite"
+CHOICES = {
+    "activation": list(ACTIVATIONS),
+    "loss": list(LOSSES),
+    "device": list(DEVICES),
+    "dtype": list(DTYPES),
+    "quantities": list(QUANTITIES),
+}
+LISTABLE = ("suites", "tasks", "datasets", "activations", "losses", "metrics")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad flags as one line and exit code 2 (its default code, kept explicit)."""
+    """argparse that reports a bad flag as one line and exit code 2, without the usage block."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _field_type(spec_field: dataclasses.Field) -> Any:
+    text = str(spec_field.type)
+    if "int" in text and "str" not in text:
+        return int
+    if "float" in text:
+        return float
+    return str
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,79 +63,204 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rscbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    measure = commands.add_parser("measure", help="measure one task at initialization and print JSON")
-    measure.add_argument("--width", type=int, default=256, help="hidden width m (default 256)")
-    measure.add_argument("--depth", type=int, default=2, help="number of hidden layers L (default 2)")
-    measure.add_argument("--activation", choices=list(ACTIVATIONS), default="tanh")
-    measure.add_argument("--sigma1", type=float, default=1.0, help="init gain sigma1 > 0 (default 1)")
-    measure.add_argument(
-        "--loss", choices=[n for n, loss in LOSSES.items() if loss.scalar_output], default="square"
+
+    run = commands.add_parser("run", help="run a suite (resumable) and print its results table")
+    run.add_argument(
+        "suite", help="a shipped suite (" + ", ".join(shipped_suites()) + ") or a suite .toml file"
     )
-    measure.add_argument("--dataset", choices=["sphere"], default="sphere")
-    measure.add_argument("--targets", choices=list(SPHERE_TARGETS), default="teacher")
-    measure.add_argument("--n", type=int, default=64, help="number of training points (default 64)")
-    measure.add_argument("--d", type=int, default=16, help="input dimension (default 16)")
-    measure.add_argument("--kappa", type=float, default=0.5, help="cone half-width, in (0, 1] (default 0.5)")
-    measure.add_argument("--rho2", type=float, default=1.0, help="secant-check radius > 0 (default 1)")
-    measure.add_argument("--probes", type=int, default=16, help="probe inputs for the predictor Hessian")
-    measure.add_argument("--tol", type=float, default=1e-3, help="relative Lanczos tolerance (default 1e-3)")
-    measure.add_argument("--seed", type=int, default=0, help="seed of the init and every random draw")
-    measure.add_argument("--dataset-seed", type=int, default=0)
-    measure.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    measure.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    run.add_argument("--device", choices=DEVICES, help="override every task's device")
+    run.add_argument("--dtype", choices=DTYPES, help="override every task's dtype")
+    run.add_argument("--workers", type=int, default=1, help="worker processes (default 1: in-process)")
+    run.add_argument("--executor", choices=EXECUTORS, default="local")
+    run.add_argument("--scheduler", help="Dask scheduler address, with --executor dask")
+    run.add_argument("--out", help="run directory holding the store (default reports/<suite>/)")
+    run.add_argument("--fresh", action="store_true", help="delete the run directory's store first")
+    run.add_argument("--strict", action="store_true", help="exit 1 when a verdict expected to hold fails")
+    run.add_argument("--timeout", type=float, default=1800.0, help="seconds per task (default 1800)")
+    run.add_argument("--dry-run", action="store_true", help="list the tasks and their sizes; run nothing")
+
+    listing = commands.add_parser(
+        "list", help="list suites, a suite's tasks, datasets, activations, losses, metrics"
+    )
+    listing.add_argument("what", choices=LISTABLE)
+    listing.add_argument("suite", nargs="?", help="the suite, with `list tasks`")
+
+    measure = commands.add_parser(
+        "measure", help="measure one task (every task field is a flag); JSON on stdout"
+    )
+    defaults = TaskSpec()
+    for name, (section, spec_field) in flat_fields().items():
+        default = getattr(getattr(defaults, section) if section else defaults, name)
+        flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
+        if name == "quantities":
+            measure.add_argument(*flags, nargs="+", choices=CHOICES[name], default=list(default))
+        elif isinstance(default, bool):
+            measure.add_argument(*flags, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            measure.add_argument(
+                *flags,
+                type=_field_type(spec_field),
+                choices=CHOICES.get(name),
+                default=default,
+                help=f"default {default}",
+            )
+    measure.add_argument("--timeout", type=float, default=None, help="seconds (default: none)")
     return parser
 
 
-def _measure(args: argparse.Namespace) -> dict:
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise RscbenchError("invalid --device='cuda': no CUDA device is available; allowed: cpu")
-    dtype = DTYPES[args.dtype]
-    X, y = sphere(args.n, args.d, seed=args.dataset_seed, targets=args.targets, dtype=dtype)
-    if args.loss == "logistic":
-        y = torch.where(y >= 0, 1.0, -1.0).to(dtype)
-    model = paper_mlp(args.d, args.width, args.depth, args.activation, args.sigma1, seed=args.seed)
-    model = model.to(device=args.device, dtype=dtype)
-    X, y = X.to(args.device), y.to(args.device)
-    started = time.perf_counter()
-    record = measure_snapshot(
-        model,
-        X,
-        y,
-        loss=args.loss,
-        kappa=args.kappa,
-        rho2=args.rho2,
-        n_probes=args.probes,
-        tol=args.tol,
-        seed=args.seed,
+def _preflight(tasks: list[TaskSpec]) -> None:
+    """Refuse, before anything runs, what would fail every task: CUDA absent, an unreadable npz file."""
+    if any(task.device == "cuda" for task in tasks) and not torch.cuda.is_available():
+        raise RscbenchError("invalid --device='cuda': no CUDA device is available here; allowed: cpu")
+    for data in {task.data for task in tasks if task.data.dataset.startswith("npz:")}:
+        load_dataset(data.dataset, n=data.n, d=data.d, seed=data.dataset_seed, targets=data.targets)
+
+
+def _run(args: argparse.Namespace) -> int:
+    overrides = {key: getattr(args, key) for key in ("device", "dtype") if getattr(args, key)}
+    suite = load_suite(args.suite, overrides)
+    tasks = suite.tasks()
+    _preflight(tasks)
+    if args.dry_run:
+        return _dry_run(suite, tasks)
+    out = Path(args.out or Path("reports") / suite.name)
+    try:
+        if args.fresh and out.exists():
+            (out / STORE_NAME).unlink(missing_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".rscbench-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise RscbenchError(
+            f"invalid --out={str(out)!r}: not a writable directory ({error.strerror})"
+        ) from None
+    with ResultStore(out / STORE_NAME) as store:
+        summary = run_tasks(
+            tasks,
+            store,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            timeout_seconds=args.timeout,
+        )
+        frame = store.to_frame()
+    ids = {task.task_id for task in tasks}
+    frame = frame[frame["task_id"].isin(ids)]
+    experiments = suite.experiment_of()
+    frame.insert(1, "experiment", frame["task_id"].map(experiments))
+    _print_table(frame)
+    counts = frame["status"].value_counts().to_dict()
+    print(
+        f"\n{suite.name}: {len(tasks)} tasks ({summary.skipped} already stored, "
+        f"{len(tasks) - summary.skipped} run in {summary.wall_seconds:.1f} s); statuses {counts}\n"
+        f"store: {out / STORE_NAME}"
     )
-    task = {key: value for key, value in vars(args).items() if key != "command"}
-    return {
-        "rscbench_version": __version__,
-        "task": task,
-        "metrics": record,
-        "wall_seconds": time.perf_counter() - started,
-    }
+    failed = int(counts.get("failed", 0) + counts.get("timeout", 0))
+    return EXIT_TASK_FAILED if failed else EXIT_OK
 
 
-def _json_safe(value: object) -> object:
+def _print_table(frame: pd.DataFrame) -> None:
+    spec_columns = [f"spec.model.{k}" for k in ("width", "depth", "activation", "sigma1")] + [
+        "spec.loss",
+        "spec.seed",
+    ]
+    metric_columns = [
+        f"metric.{k}"
+        for k in (
+            "predictor_hessian_max",
+            "g_bar_sqnorm",
+            "loss_hessian_norm",
+            "rsc_lower",
+            "gd_steps_to_target",
+        )
+    ]
+    columns = ["experiment", *spec_columns, "status", "wall_seconds"] + [
+        c for c in metric_columns if c in frame
+    ]
+    view = frame[[c for c in columns if c in frame]].rename(columns=lambda c: c.split(".")[-1])
+    with pd.option_context(
+        "display.max_rows", None, "display.width", 200, "display.float_format", "{:.4g}".format
+    ):
+        print(view.to_string(index=False))
+
+
+def _dry_run(suite, tasks: list[TaskSpec]) -> int:
+    experiments = suite.experiment_of()
+    print(f"{suite.name}: {len(tasks)} tasks ({suite.source})")
+    for task in tasks:
+        width, depth = task.model.width, task.model.depth
+        d = task.data.d or DATASETS["sphere"].default_d or 0
+        parameters = width * d + (depth - 1) * width * width + width
+        basis_mib = 128 * parameters * (4 if task.dtype == "float32" else 8) / 2**20
+        print(
+            f"  {task.task_id}  {experiments[task.task_id]:<16} width={width:<6} depth={depth:<2} "
+            f"{task.model.activation:<9} sigma1={task.model.sigma1:<4} loss={task.loss:<13} seed={task.seed} "
+            f"gd_steps={task.protocol.gd_steps:<4} ~params={parameters:,} "
+            f"(Lanczos basis <= {basis_mib:.0f} MiB)"
+        )
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    if args.what == "suites":
+        for name in shipped_suites():
+            suite = load_suite(name)
+            print(f"{name:<12} {len(suite.tasks()):>4} tasks  {suite.description}")
+    elif args.what == "tasks":
+        if not args.suite:
+            raise RscbenchError("invalid `list tasks`: a suite is required, e.g. `rscbench list tasks smoke`")
+        suite = load_suite(args.suite)
+        return _dry_run(suite, suite.tasks())
+    elif args.what == "datasets":
+        for spec in DATASETS.values():
+            print(f"{spec.usage:<14} {spec.description}")
+    elif args.what == "activations":
+        for act in ACTIVATIONS.values():
+            covered = "covered" if act.covered_by_theory else "control (not covered)"
+            print(f"{act.name:<9} Lipschitz {act.lipschitz:.4g}  smoothness {act.smoothness:.4g}  {covered}")
+    elif args.what == "losses":
+        for loss in LOSSES.values():
+            print(f"{loss.name:<14} targets: {loss.targets}")
+    else:
+        for name in QUANTITIES:
+            print(name)
+    return EXIT_OK
+
+
+def _measure(args: argparse.Namespace) -> int:
+    values = {name: getattr(args, name) for name in flat_fields()}
+    values["quantities"] = list(values["quantities"])
+    spec = task_from_flat(values)
+    _preflight([spec])
+    record = execute_task(spec.canonical(), args.timeout)
+    json.dump(_json_safe(record), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    if record["status"] in ("failed", "timeout"):
+        print(f"rscbench: task {record['status']}: {record['message']}", file=sys.stderr)
+        return EXIT_TASK_FAILED
+    return EXIT_OK
+
+
+def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
         return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
     return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rscbench` command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    handlers = {"run": _run, "list": _list, "measure": _measure}
     try:
-        result = _measure(args)
+        return handlers[args.command](args)
     except RscbenchError as error:
         print(f"rscbench: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    json.dump(_json_safe(result), sys.stdout, indent=2)
-    sys.stdout.write("\n")
-    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,31 +1,48 @@
-"""The `rscbench measure` command: JSON on success, exit 2 and one line for every bad input."""
+"""The command line: measure prints a record as JSON; run and list work; every bad input exits 2."""
 
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import torch
 
 from rscbench.cli import main
 
-TINY = ["measure", "--width", "16", "--depth", "2", "--n", "12", "--d", "4", "--probes", "3"]
+TINY = [
+    "measure",
+    "--width",
+    "16",
+    "--depth",
+    "2",
+    "--n",
+    "12",
+    "--d",
+    "4",
+    "--probes",
+    "3",
+    "--secant-samples",
+    "3",
+]
 
 
-def run(arguments: list[str]) -> subprocess.CompletedProcess:
+def run(arguments: list[str], cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "rscbench.cli", *arguments],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        cwd=cwd,
     )
 
 
 def test_measure_prints_every_quantity_as_json() -> None:
     result = run(TINY)
     assert result.returncode == 0, result.stderr
-    payload = json.loads(result.stdout)
-    metrics = payload["metrics"]
+    record = json.loads(result.stdout)
+    metrics = record["metrics"]
     for key in (
         "loss_hessian_norm",
         "predictor_hessian_max",
@@ -39,41 +56,123 @@ def test_measure_prints_every_quantity_as_json() -> None:
     ):
         assert key in metrics
     assert metrics["rsc_lower"] <= metrics["rsc_upper"]
-    assert payload["task"]["width"] == 16
+    assert record["spec"]["model"]["width"] == 16 and record["status"] == "ok"
+
+
+def test_measure_every_task_field_is_a_flag(capsys: pytest.CaptureFixture) -> None:
+    flags = [*TINY, "--activation", "gelu", "--sigma1", "0.7", "--kappa", "0.3", "--quantities", "Q1", "Q4"]
+    flags += [
+        "--gd-steps",
+        "5",
+        "--omega",
+        "0.5",
+        "--dataset-seed",
+        "3",
+        "--no-scale-input",
+        "--rsc-every",
+        "5",
+    ]
+    assert main(flags) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["spec"]["model"] == {
+        "arch": "paper_mlp",
+        "width": 16,
+        "depth": 2,
+        "activation": "gelu",
+        "sigma1": 0.7,
+        "scale_input": False,
+    }
+    assert record["spec"]["protocol"]["quantities"] == ["Q1", "Q4"] and len(record["trajectory"]) >= 1
 
 
 def test_same_task_and_seed_give_identical_numbers(capsys: pytest.CaptureFixture) -> None:
     outputs = []
     for _ in range(2):
-        assert main(TINY) == 0
+        assert main([*TINY, "--quantities", "Q1", "Q3", "Q6"]) == 0
         outputs.append(json.loads(capsys.readouterr().out)["metrics"])
     assert outputs[0] == outputs[1]
 
 
+def test_run_smoke_and_list(tmp_path) -> None:
+    result = run(["run", "smoke", "--out", str(tmp_path / "smoke")])
+    assert result.returncode == 0, result.stderr
+    assert "smoke: 5 tasks" in result.stdout and "statuses {'ok': 5}" in result.stdout
+    assert "5/5 done, 0 failed" in result.stderr
+    listing = run(["list", "suites"])
+    assert listing.returncode == 0 and "cpu-default" in listing.stdout
+    dry = run(["run", "cpu-default", "--dry-run"])
+    assert dry.returncode == 0 and dry.stdout.startswith("cpu-default: 159 tasks")
+
+
+BAD_MEASURE = [
+    (["--width", "0"], "model.width"),
+    (["--depth", "0"], "model.depth"),
+    (["--sigma1", "-1"], "model.sigma1"),
+    (["--activation", "swish2"], "--activation"),
+    (["--loss", "hinge"], "--loss"),
+    (["--kappa", "1.5"], "protocol.kappa"),
+    (["--kappa", "0"], "protocol.kappa"),
+    (["--omega", "2"], "protocol.omega"),
+    (["--rho2", "0"], "protocol.rho2"),
+    (["--probes", "0"], "protocol.probes"),
+    (["--n", "0"], "data.n"),
+    (["--dataset", "imagenet"], "dataset"),
+    (["--width", "abc"], "--width"),
+    (["--dtype", "float16"], "--dtype"),
+    (["--device", "tpu"], "--device"),
+    (["--quantities", "Q5"], "--quantities"),
+    (["--no-such-flag"], "--no-such-flag"),
+]
+
+
 @pytest.mark.parametrize(
-    ("flags", "named"),
-    [
-        (["--width", "0"], "width"),
-        (["--depth", "0"], "depth"),
-        (["--sigma1", "-1"], "sigma1"),
-        (["--activation", "swish2"], "--activation"),
-        (["--loss", "hinge"], "--loss"),
-        (["--kappa", "1.5"], "kappa"),
-        (["--kappa", "0"], "kappa"),
-        (["--rho2", "0"], "rho2"),
-        (["--probes", "0"], "n_probes"),
-        (["--n", "0"], "n"),
-        (["--width", "abc"], "--width"),
-        (["--dtype", "float16"], "--dtype"),
-        (["--device", "tpu"], "--device"),
-        (["--no-such-flag"], "--no-such-flag"),
-    ],
-    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+    ("flags", "named"), BAD_MEASURE, ids=lambda value: " ".join(value) if isinstance(value, list) else value
 )
-def test_bad_input_exits_2_with_one_line(flags: list[str], named: str) -> None:
-    result = run([*TINY, *flags])
-    assert result.returncode == 2
+def test_bad_measure_input_exits_2_with_one_line(flags: list[str], named: str) -> None:
+    assert_bad(run([*TINY, *flags]), named)
+
+
+def bad_run_cases(tmp_path) -> list[tuple[list[str], str]]:
+    invalid = tmp_path / "invalid.toml"
+    invalid.write_text("name = [unclosed\n")
+    unknown_field = tmp_path / "unknown.toml"
+    unknown_field.write_text('name = "u"\n[[experiment]]\nname = "e"\n[experiment.fixed]\nwidht = 8\n')
+    npz = tmp_path / "bad.npz"
+    np.savez(npz, X=np.ones((4, 3)), z=np.ones(4))
+    npz_suite = tmp_path / "npz.toml"
+    npz_suite.write_text(
+        f'name = "n"\n[[experiment]]\nname = "e"\n[experiment.fixed]\ndataset = "npz:{npz}"\n'
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    return [
+        (["run", "cpu-defualt"], "suite"),
+        (["run", str(tmp_path / "missing.toml")], "suite"),
+        (["run", str(invalid)], "valid TOML"),
+        (["run", str(unknown_field)], "widht"),
+        (["run", str(npz_suite)], "dataset"),
+        (["run", "smoke", "--workers", "0", "--out", str(tmp_path / "w")], "workers"),
+        (["run", "smoke", "--out", str(blocker / "sub")], "--out"),
+        (["run", "smoke", "--device", "cuda", "--out", str(tmp_path / "c")], "cuda"),
+        (["run", "smoke", "--executor", "dask", "--out", str(tmp_path / "d")], "scheduler"),
+        (["run", "smoke", "--timeout", "0", "--out", str(tmp_path / "t")], "timeout"),
+        (["run", "smoke", "--executor", "slurm"], "--executor"),
+        (["list", "tasks"], "suite is required"),
+        (["list", "widgets"], "what"),
+    ]
+
+
+def test_bad_run_input_exits_2_with_one_line(tmp_path) -> None:
+    cases = bad_run_cases(tmp_path)
+    for arguments, named in cases:
+        if "cuda" in arguments and torch.cuda.is_available():
+            continue
+        assert_bad(run(arguments, cwd=tmp_path), named)
+    assert len(cases) + len(BAD_MEASURE) >= 20
+
+
+def assert_bad(result: subprocess.CompletedProcess, named: str) -> None:
     lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr and result.stdout == ""
-    assert named in lines[-1] and "error" in lines[-1]
-    assert len([line for line in lines if "error" in line]) == 1
+    assert len(lines) == 1 and named in lines[0] and "error" in lines[0]
