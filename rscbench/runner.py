@@ -76,7 +76,8 @@ def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None
     Never raises for a task's own failure: an exception becomes status "failed" with its message,
     the timeout status "timeout" (enforced with SIGALRM where the task runs on a Unix main
     thread: in-process and pool workers; Dask worker threads run without it). Peak memory is the growth of the
-    resident high-water mark during the task (Linux), or CUDA's peak allocation on a GPU.
+    resident high-water mark over the resident size at the task's start (Linux; 0 when the task
+    freed more than it took), or CUDA's peak allocation on a GPU.
     """
     spec = TaskSpec.from_dict(canonical)
     started, started_at = time.perf_counter(), _utc_now()
@@ -118,7 +119,7 @@ def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None
         peak = int(torch.cuda.max_memory_allocated())
     else:
         high = _status_bytes("VmHWM")
-        peak = high - baseline if high is not None and baseline is not None else None
+        peak = max(0, high - baseline) if high is not None and baseline is not None else None
     record = TaskRecord(
         task_id=spec.task_id,
         spec=spec.canonical(),
