@@ -1,7 +1,7 @@
 """The rscbench command line (DESIGN section 8): run, list and measure.
 
-Exit codes: 0 ok, 1 a `--strict` verdict failed (reports issue), 2 bad input (one line on stderr,
-no traceback), 3 some task raised or timed out. A diverged GD run is an outcome, not a failure.
+Exit codes: 0 ok, 2 bad input (one line on stderr, no traceback), 3 some task raised or timed out.
+A diverged GD run is an outcome, not a failure. (Exit code 1 and `--strict` come with the verdicts.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 
 from rscbench import __version__
 from rscbench.activations import ACTIVATIONS
-from rscbench.datasets import DATASETS, load_dataset
+from rscbench.datasets import DATASETS, dataset_spec, load_dataset
 from rscbench.errors import RscbenchError
 from rscbench.measure.losses import LOSSES
 from rscbench.runner import EXECUTORS, execute_task, run_tasks
@@ -28,7 +28,7 @@ from rscbench.specs import DEVICES, DTYPES, QUANTITIES, TaskSpec, flat_fields, t
 from rscbench.store import ResultStore
 from rscbench.suites import load_suite, shipped_suites
 
-EXIT_OK, EXIT_STRICT, EXIT_BAD_INPUT, EXIT_TASK_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_BAD_INPUT, EXIT_TASK_FAILED = 0, 2, 3
 STORE_NAME = "store.sqlite"
 CHOICES = {
     "activation": list(ACTIVATIONS),
@@ -75,7 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", help="Dask scheduler address, with --executor dask")
     run.add_argument("--out", help="run directory holding the store (default reports/<suite>/)")
     run.add_argument("--fresh", action="store_true", help="delete the run directory's store first")
-    run.add_argument("--strict", action="store_true", help="exit 1 when a verdict expected to hold fails")
     run.add_argument("--timeout", type=float, default=1800.0, help="seconds per task (default 1800)")
     run.add_argument("--dry-run", action="store_true", help="list the tasks and their sizes; run nothing")
 
@@ -121,9 +120,9 @@ def _run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite, overrides)
     tasks = suite.tasks()
     _preflight(tasks)
-    if args.dry_run:
-        return _dry_run(suite, tasks)
     out = Path(args.out or Path("reports") / suite.name)
+    if args.dry_run:
+        return _dry_run(suite, tasks, out / STORE_NAME)
     try:
         if args.fresh and out.exists():
             (out / STORE_NAME).unlink(missing_ok=True)
@@ -185,20 +184,49 @@ def _print_table(frame: pd.DataFrame) -> None:
         print(view.to_string(index=False))
 
 
-def _dry_run(suite, tasks: list[TaskSpec]) -> int:
+def _dry_run(suite, tasks: list[TaskSpec], store_path: Path | None) -> int:
+    """Print the tasks with their sizes, and a time estimate from tasks already measured in ``store_path``.
+
+    The estimate takes, for each task not yet stored, the median wall time of the stored tasks of
+    its experiment; with none stored it is reported as unknown rather than guessed.
+    """
     experiments = suite.experiment_of()
-    print(f"{suite.name}: {len(tasks)} tasks ({suite.source})")
+    walls: dict[str, list[float]] = {}
+    stored: set[str] = set()
+    if store_path is not None and store_path.is_file():
+        with ResultStore(store_path) as store:
+            for record in store.records():
+                stored.add(record.task_id)
+                if record.task_id in experiments:
+                    walls.setdefault(experiments[record.task_id], []).append(record.wall_seconds)
+    print(
+        f"{suite.name}: {len(tasks)} tasks ({suite.source}), {len(stored & set(experiments))} already stored"
+    )
+    estimate, unknown = 0.0, 0
     for task in tasks:
         width, depth = task.model.width, task.model.depth
-        d = task.data.d or DATASETS["sphere"].default_d or 0
-        parameters = width * d + (depth - 1) * width * width + width
-        basis_mib = 128 * parameters * (4 if task.dtype == "float32" else 8) / 2**20
-        print(
-            f"  {task.task_id}  {experiments[task.task_id]:<16} width={width:<6} depth={depth:<2} "
-            f"{task.model.activation:<9} sigma1={task.model.sigma1:<4} loss={task.loss:<13} seed={task.seed} "
-            f"gd_steps={task.protocol.gd_steps:<4} ~params={parameters:,} "
-            f"(Lanczos basis <= {basis_mib:.0f} MiB)"
+        d = task.data.d or dataset_spec(task.data.dataset).default_d
+        parameters = width * d + (depth - 1) * width * width + width if d else None
+        basis = (
+            f"{128 * parameters * (4 if task.dtype == 'float32' else 8) / 2**20:.0f} MiB"
+            if parameters
+            else "?"
         )
+        experiment = experiments[task.task_id]
+        if task.task_id not in stored:
+            if walls.get(experiment):
+                estimate += float(pd.Series(walls[experiment]).median())
+            else:
+                unknown += 1
+        print(
+            f"  {task.task_id}  {experiment:<16} width={width:<6} depth={depth:<2} "
+            f"{task.model.activation:<9} sigma1={task.model.sigma1:<4} loss={task.loss:<13} seed={task.seed} "
+            f"gd_steps={task.protocol.gd_steps:<4} params={parameters or '?'} (Lanczos basis <= {basis})"
+        )
+    known = f"{estimate:.0f} s for the tasks with measured peers"
+    print(
+        f"estimated time: {known}" + (f"; {unknown} tasks with no measured peer (unknown)" if unknown else "")
+    )
     return EXIT_OK
 
 
@@ -211,7 +239,7 @@ def _list(args: argparse.Namespace) -> int:
         if not args.suite:
             raise RscbenchError("invalid `list tasks`: a suite is required, e.g. `rscbench list tasks smoke`")
         suite = load_suite(args.suite)
-        return _dry_run(suite, suite.tasks())
+        return _dry_run(suite, suite.tasks(), None)
     elif args.what == "datasets":
         for spec in DATASETS.values():
             print(f"{spec.usage:<14} {spec.description}")
