@@ -22,12 +22,10 @@ from torch import Tensor, nn
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.measure.losses import get_loss, loss_function
-from rscbench.measure.ntk import ntk_drift, ntk_gram, ntk_spectrum, per_sample_grad_norms
+from rscbench.measure.ntk import ntk_drift, ntk_gram
 from rscbench.measure.params import detached_params
-from rscbench.measure.predictor_hessian import predictor_hessian_norms
-from rscbench.measure.rsc import rsc_certificate, theorem_alpha
+from rscbench.measure.snapshot import measure_snapshot
 from rscbench.measure.spectrum import hessian_extremes
-from rscbench.models import PaperMLP
 
 __all__ = ["DIVERGENCE_FACTOR", "GradientDescentRun", "geometric_rate", "gradient_descent"]
 
@@ -133,7 +131,7 @@ def gradient_descent(
         reached = value <= target_ratio * first_loss
         if step % rsc_every == 0 or reached or step == steps:
             checkpoints.append(
-                _checkpoint(current, X, y, loss, step, value, initial, kappa, rho2, probes, tol, seed)
+                _checkpoint(current, X, y, loss, step, initial, kappa, rho2, probes, tol, seed)
             )
         if reached:
             outcome = "reached_target"
@@ -185,13 +183,15 @@ def _distance(model: nn.Module, initial: dict[str, Tensor]) -> float:
     return _norm({name: value.detach() - initial[name] for name, value in model.named_parameters()})
 
 
+CHECKPOINT_QUANTITIES = ("Q1", "Q4", "Q6", "Q8", "Q10")
+
+
 def _checkpoint(
     model: nn.Module,
     X: Tensor,
     y: Tensor,
     loss: str,
     step: int,
-    value: float,
     initial: dict[str, Tensor],
     kappa: float,
     rho2: float,
@@ -199,38 +199,24 @@ def _checkpoint(
     tol: float,
     seed: int,
 ) -> dict:
-    certificate = rsc_certificate(model, X, y, loss=loss, kappa=kappa, tol=tol, seed=seed)
-    hessian_max = float(predictor_hessian_norms(model, X[:probes], tol=tol, seed=seed).max())
-    spectrum = ntk_spectrum(ntk_gram(model, X), source_dtype=X.dtype)
-    record = {
-        "step": step,
-        "loss": value,
-        "g_bar_sqnorm": certificate.g_bar_sqnorm,
-        "rsc_lower": certificate.lower,
-        "rsc_upper": certificate.upper,
-        "rsc_lower_gn": certificate.lower_gn,
-        "rsc_lambda_min_R": certificate.lambda_min_R,
-        "rsc_holds": certificate.holds,
-        "predictor_hessian_max": hessian_max,
-        "ntk_lambda_min": spectrum.resolved_lambda_min,
-        "ntk_lambda_max": spectrum.lambda_max,
-    }
+    """The snapshot of CHECKPOINT_QUANTITIES at this iterate, plus ||W_t - W_0||_2 per weight matrix."""
+    record = {"step": step} | measure_snapshot(
+        model,
+        X,
+        y,
+        loss=loss,
+        quantities=CHECKPOINT_QUANTITIES,
+        kappa=kappa,
+        rho2=rho2,
+        n_probes=probes,
+        tol=tol,
+        seed=seed,
+    )
     for name, parameter in model.named_parameters():
         if parameter.dim() == 2:
             record[f"spectral_distance_{name}"] = float(
                 torch.linalg.matrix_norm((parameter.detach() - initial[name]).double(), ord=2)
             )
-    if isinstance(model, PaperMLP) and loss == "square":
-        alpha = theorem_alpha(
-            g_bar_sqnorm=certificate.g_bar_sqnorm,
-            width=model.width,
-            kappa=kappa,
-            c_hessian=math.sqrt(model.width) * hessian_max,
-            rho_grad=float(per_sample_grad_norms(model, X).max()),
-            rho2=rho2,
-            loss_value=value,
-        )
-        record["theorem_alpha"] = alpha.alpha_t
     return record
 
 
