@@ -166,8 +166,9 @@ def restricted_curvature(
     Runs two Lanczos processes on exact Hessian-vector products (gradient graph built once): one
     on P H P (P the projector orthogonal to u_g = direction / ||direction||) started from
     b = P H u_g, whose basis also spans the subspace of the upper bound, and one on H for
-    lambda_min(H). Memory: the two Krylov bases (one Lanczos step each per product, see
-    rscbench.measure.lanczos) plus about 8 parameter-sized vectors and the gradient graph.
+    lambda_min(H). The first basis is freed before the second Lanczos starts, so memory is one
+    Krylov basis at a time (the steps taken, see rscbench.measure.lanczos) plus about 8
+    parameter-sized vectors and the gradient graph.
     """
     check_kappa(kappa)
     operator = HessianOperator(loss_fn, params, "reuse")
@@ -195,17 +196,7 @@ def restricted_curvature(
         orthogonal_to=axis[None],
         keep_basis=True,
     )
-    full = lanczos(
-        lambda block: operator.matvec(block[0])[None],
-        random_start(1, operator.dim, seed=seed, dtype=b.dtype, device=b.device),
-        tol=tol,
-        max_iter=max_iter,
-        target="smallest",
-    )
     mu = float(projected.lambda_min[0] - projected.residual_min[0])
-    lambda_min_h = float(full.lambda_min[0] - full.residual_min[0])
-    lower_cone = cone_lower_bound(a, b_norm, mu, kappa)
-
     steps = int(projected.iterations[0])
     krylov = tridiagonal(projected.alphas[:, :steps], projected.betas[:, : steps - 1])[0].cpu().numpy()
     reduced = np.zeros((steps + 1, steps + 1))
@@ -215,8 +206,20 @@ def restricted_curvature(
     _, z = cone_minimum(reduced, kappa)
     coefficients = torch.as_tensor(z[None, 1:], dtype=torch.float64, device=axis.device)
     candidate = z[0] * axis + projected.basis.combine(coefficients)[0]
+    projected_converged = bool(projected.converged[0])
+    del projected  # frees its Krylov basis before the second Lanczos builds one
     candidate_sq = float(inner_product(candidate, candidate))
     upper = float(inner_product(candidate, operator.matvec(candidate))) / candidate_sq
+
+    full = lanczos(
+        lambda block: operator.matvec(block[0])[None],
+        random_start(1, operator.dim, seed=seed, dtype=b.dtype, device=b.device),
+        tol=tol,
+        max_iter=max_iter,
+        target="smallest",
+    )
+    lambda_min_h = float(full.lambda_min[0] - full.residual_min[0])
+    lower_cone = cone_lower_bound(a, b_norm, mu, kappa)
     return RestrictedCurvature(
         lower=max(lower_cone, lambda_min_h),
         upper=upper,
@@ -227,7 +230,7 @@ def restricted_curvature(
         lambda_min_PHP=mu,
         krylov_dim=steps + 1,
         n_hvp=operator.n_products,
-        converged=bool(projected.converged[0] and full.converged[0]),
+        converged=projected_converged and bool(full.converged[0]),
     )
 
 
