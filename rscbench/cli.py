@@ -27,6 +27,7 @@ from rscbench.runner import EXECUTORS, execute_task, run_tasks
 from rscbench.specs import DEVICES, DTYPES, QUANTITIES, TaskSpec, flat_fields, task_from_flat
 from rscbench.store import ResultStore
 from rscbench.suites import load_suite, shipped_suites
+from rscbench.verdicts import judge, verdict_table
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_TASK_FAILED = 0, 2, 3
 STORE_NAME = "store.sqlite"
@@ -149,6 +150,10 @@ def _run(args: argparse.Namespace) -> int:
     experiments = suite.experiment_of()
     frame.insert(1, "experiment", frame["task_id"].map(experiments))
     _print_table(frame)
+    verdicts = verdict_table(judge(frame))
+    if not verdicts.empty:
+        with pd.option_context("display.width", 250, "display.max_colwidth", 160):
+            print("\nverdicts (DESIGN section 4):\n" + verdicts.to_string(index=False))
     counts = frame["status"].value_counts().to_dict()
     print(
         f"\n{suite.name}: {len(tasks)} tasks ({summary.skipped} already stored, "
