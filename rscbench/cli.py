@@ -1,7 +1,8 @@
 """The rscbench command line (DESIGN section 8): run, list and measure.
 
-Exit codes: 0 ok, 2 bad input (one line on stderr, no traceback), 3 some task raised or timed out.
-A diverged GD run is an outcome, not a failure. (Exit code 1 and `--strict` come with the verdicts.)
+Exit codes: 0 ok, 1 a verdict expected to hold (V1-V5) is not supported under `--strict`, 2 bad
+input (one line on stderr, no traceback), 3 some task raised or timed out. A diverged GD run is an
+outcome, not a failure.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from rscbench.activations import ACTIVATIONS
 from rscbench.datasets import DATASETS, dataset_spec, load_dataset
 from rscbench.errors import RscbenchError
 from rscbench.measure.losses import LOSSES
+from rscbench.metrics import METRICS
+from rscbench.report import write_report
 from rscbench.runner import EXECUTORS, execute_task, run_tasks
 from rscbench.specs import DEVICES, DTYPES, QUANTITIES, TaskSpec, flat_fields, task_from_flat
 from rscbench.store import ResultStore
 from rscbench.suites import load_suite, shipped_suites
-from rscbench.verdicts import judge, verdict_table
+from rscbench.verdicts import NOT_SUPPORTED, judge, verdict_table
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_TASK_FAILED = 0, 2, 3
+EXIT_OK, EXIT_STRICT, EXIT_BAD_INPUT, EXIT_TASK_FAILED = 0, 1, 2, 3
+EXPECTED_TO_HOLD = ("V1", "V2", "V3", "V4", "V5")
 STORE_NAME = "store.sqlite"
 CHOICES = {
     "activation": list(ACTIVATIONS),
@@ -76,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", help="Dask scheduler address, with --executor dask")
     run.add_argument("--out", help="run directory holding the store (default reports/<suite>/)")
     run.add_argument("--fresh", action="store_true", help="delete the run directory's store first")
+    run.add_argument(
+        "--strict", action="store_true", help="exit 1 when a verdict expected to hold (V1-V5) fails"
+    )
     run.add_argument("--timeout", type=float, default=1800.0, help="seconds per task (default 1800)")
     run.add_argument("--dry-run", action="store_true", help="list the tasks and their sizes; run nothing")
 
@@ -150,18 +157,31 @@ def _run(args: argparse.Namespace) -> int:
     experiments = suite.experiment_of()
     frame.insert(1, "experiment", frame["task_id"].map(experiments))
     _print_table(frame)
-    verdicts = verdict_table(judge(frame))
-    if not verdicts.empty:
+    report = None
+    if len(frame) == len(tasks):
+        with ResultStore(out / STORE_NAME) as store:
+            report = write_report(out, suite, store)
+    verdicts = report.verdicts if report else judge(frame)
+    if verdicts:
         with pd.option_context("display.width", 250, "display.max_colwidth", 160):
-            print("\nverdicts (DESIGN section 4):\n" + verdicts.to_string(index=False))
+            print("\nverdicts (DESIGN section 4):\n" + verdict_table(verdicts).to_string(index=False))
     counts = frame["status"].value_counts().to_dict()
     print(
         f"\n{suite.name}: {len(tasks)} tasks ({summary.skipped} already stored, "
         f"{len(tasks) - summary.skipped} run in {summary.wall_seconds:.1f} s); statuses {counts}\n"
         f"store: {out / STORE_NAME}"
     )
+    if report:
+        print(f"report: {report.folder}")
     failed = int(counts.get("failed", 0) + counts.get("timeout", 0))
-    return EXIT_TASK_FAILED if failed else EXIT_OK
+    if failed:
+        return EXIT_TASK_FAILED
+    broken = [v for v in verdicts if v.id in EXPECTED_TO_HOLD and v.status == NOT_SUPPORTED]
+    if args.strict and broken:
+        names = ", ".join(f"{v.id} ({v.subject})" for v in broken)
+        print(f"rscbench: --strict: verdicts not supported: {names}", file=sys.stderr)
+        return EXIT_STRICT
+    return EXIT_OK
 
 
 def _print_table(frame: pd.DataFrame) -> None:
@@ -256,8 +276,8 @@ def _list(args: argparse.Namespace) -> int:
         for loss in LOSSES.values():
             print(f"{loss.name:<14} targets: {loss.targets}")
     else:
-        for name in QUANTITIES:
-            print(name)
+        for info in METRICS.values():
+            print(f"{info.name:<36} {info.unit:<14} better: {info.better:<7} {info.description}")
     return EXIT_OK
 
 
