@@ -264,6 +264,12 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
             for k, v in headline.items()
         )
         rows.append(
-            {"id": verdict.id, "subject": verdict.subject, "status": verdict.status, "numbers": summary}
+            {
+                "id": verdict.id,
+                "subject": verdict.subject,
+                "status": verdict.status,
+                "claim": verdict.claim,
+                "numbers": summary,
+            }
         )
     return pd.DataFrame(rows)
