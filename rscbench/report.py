@@ -112,7 +112,7 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     lines = [
-        "| " + " | ".join(str(value).replace("|", "/") for value in row) + " |"
+        "| " + " | ".join(str(value).replace("|", "\\|") for value in row) + " |"
         for row in frame.itertuples(index=False)
     ]
     return "\n".join([header, rule, *lines])
