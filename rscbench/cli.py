@@ -1,7 +1,8 @@
 """The rscbench command line (DESIGN section 8): run, list and measure.
 
-Exit codes: 0 ok, 1 a verdict expected to hold (V1-V5) is not supported under `--strict`, 2 bad
-input (one line on stderr, no traceback), 3 some task raised or timed out. A diverged GD run is an
+Exit codes: 0 ok, 1 a verdict expected to hold (V1-V5) is not supported under `--strict` or a
+compared metric regressed, 2 bad input (one line on stderr, no traceback), 3 some task raised or
+timed out. A diverged GD run is an
 outcome, not a failure.
 """
 
@@ -21,6 +22,7 @@ import torch
 
 from rscbench import __version__
 from rscbench.activations import ACTIVATIONS
+from rscbench.compare import compare_reports, load_report
 from rscbench.datasets import DATASETS, dataset_spec, load_dataset
 from rscbench.errors import RscbenchError
 from rscbench.measure.losses import LOSSES
@@ -91,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("what", choices=LISTABLE)
     listing.add_argument("suite", nargs="?", help="the suite, with `list tasks`")
+
+    compare = commands.add_parser("compare", help="what changed between two reports; exit 1 on a regression")
+    compare.add_argument("report_a", help="a report folder (or its report.json): the baseline")
+    compare.add_argument("report_b", help="a report folder (or its report.json): the candidate")
+    compare.add_argument(
+        "--threshold", type=float, default=0.05, help="relative change to report (default 0.05)"
+    )
 
     measure = commands.add_parser(
         "measure", help="measure one task (every task field is a flag); JSON on stdout"
@@ -281,6 +290,20 @@ def _list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _compare(args: argparse.Namespace) -> int:
+    result = compare_reports(load_report(args.report_a), load_report(args.report_b), threshold=args.threshold)
+    with pd.option_context(
+        "display.width", 200, "display.max_rows", None, "display.float_format", "{:.4g}".format
+    ):
+        if result.changes.empty:
+            print(f"no metric or fit changed by more than {args.threshold:g} (relative)")
+        else:
+            print(result.changes.to_string(index=False))
+        if not result.flips.empty:
+            print("\nverdicts that changed:\n" + result.flips.to_string(index=False))
+    return EXIT_STRICT if result.regressed else EXIT_OK
+
+
 def _measure(args: argparse.Namespace) -> int:
     values = {name: getattr(args, name) for name in flat_fields()}
     values["quantities"] = list(values["quantities"])
@@ -308,7 +331,7 @@ def _json_safe(value: Any) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rscbench` command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "list": _list, "measure": _measure}
+    handlers = {"run": _run, "list": _list, "measure": _measure, "compare": _compare}
     try:
         return handlers[args.command](args)
     except RscbenchError as error:
