@@ -24,7 +24,7 @@ from rscbench import __version__
 from rscbench.activations import ACTIVATIONS
 from rscbench.compare import compare_reports, load_report
 from rscbench.datasets import DATASETS, dataset_spec, load_dataset
-from rscbench.errors import RscbenchError
+from rscbench.errors import InvalidArgumentError, RscbenchError
 from rscbench.measure.losses import LOSSES
 from rscbench.metrics import METRICS
 from rscbench.report import write_report
@@ -43,6 +43,13 @@ CHOICES = {
     "device": list(DEVICES),
     "dtype": list(DTYPES),
     "quantities": list(QUANTITIES),
+}
+REPORT_FORMATS = {
+    "md": "report.md",
+    "html": "report.html",
+    "json": "report.json",
+    "csv": "results.csv",
+    "latex": "verdicts.tex",
 }
 LISTABLE = ("suites", "tasks", "datasets", "activations", "losses", "metrics")
 
@@ -93,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("what", choices=LISTABLE)
     listing.add_argument("suite", nargs="?", help="the suite, with `list tasks`")
+
+    report = commands.add_parser("report", help="re-render a run directory's report from its store")
+    report.add_argument("run_dir", help="a run directory (holding store.sqlite and at least one report)")
+    report.add_argument(
+        "--format", choices=list(REPORT_FORMATS), default="md", help="what to print (default md)"
+    )
 
     compare = commands.add_parser("compare", help="what changed between two reports; exit 1 on a regression")
     compare.add_argument("report_a", help="a report folder (or its report.json): the baseline")
@@ -290,6 +303,25 @@ def _list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / STORE_NAME).is_file():
+        raise InvalidArgumentError("RUN_DIR", str(run_dir), f"a run directory holding {STORE_NAME}")
+    previous = sorted(run_dir.glob("*/report.json"))
+    if not previous:
+        raise InvalidArgumentError(
+            "RUN_DIR", str(run_dir), "a run directory with at least one report (it names the suite)"
+        )
+    suite_document = load_report(previous[-1])["suite"]
+    source = Path(suite_document.get("source", ""))
+    suite = load_suite(str(source) if source.is_file() else suite_document["name"])
+    with ResultStore(run_dir / STORE_NAME) as store:
+        written = write_report(run_dir, suite, store)
+    path = written.folder / REPORT_FORMATS[args.format]
+    print(path if args.format == "html" else path.read_text(), end="\n" if args.format == "html" else "")
+    return EXIT_OK
+
+
 def _compare(args: argparse.Namespace) -> int:
     result = compare_reports(load_report(args.report_a), load_report(args.report_b), threshold=args.threshold)
     with pd.option_context(
@@ -331,7 +363,7 @@ def _json_safe(value: Any) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rscbench` command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "list": _list, "measure": _measure, "compare": _compare}
+    handlers = {"run": _run, "list": _list, "measure": _measure, "compare": _compare, "report": _report}
     try:
         return handlers[args.command](args)
     except RscbenchError as error:

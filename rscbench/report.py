@@ -7,9 +7,11 @@ the store alone, so it can be rebuilt without recomputing anything. ``report.jso
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import datetime
+import html
 import json
 import math
 import os
@@ -151,11 +153,69 @@ class Report:
     verdicts: list[Verdict]
 
 
+def _html(markdown_meta: dict[str, Any], verdicts: list[Verdict], plots: list[Path]) -> str:
+    """A self-contained page: the provenance, the verdict table and every plot inlined as base64 PNG."""
+    git = markdown_meta["git"]
+    env = markdown_meta["environment"]
+    commit = (git["commit"] or "unknown")[:8] + (" (dirty)" if git["dirty"] else "")
+    rows = verdict_table(verdicts)
+    table = rows.to_html(index=False, escape=True, border=0, classes="verdicts") if not rows.empty else ""
+    figures = "\n".join(
+        f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,'
+        f'{base64.b64encode(path.read_bytes()).decode()}">'
+        f"<figcaption>{html.escape(path.stem)}</figcaption></figure>"
+        for path in plots
+    )
+    title = html.escape(f"rscbench report: {markdown_meta['suite']['name']}")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse;font-size:0.85em}}
+td,th{{border-bottom:1px solid #ccc;padding:0.3em 0.6em;text-align:left}}
+figure{{margin:1.5em 0}}img{{max-width:100%}}</style></head>
+<body><h1>{title}</h1>
+<p>Created {html.escape(markdown_meta["created_at"])}
+by rscbench {html.escape(markdown_meta["rscbench_version"])}, commit {html.escape(commit)};
+machine: {html.escape(str(env["cpu"]))}; torch {html.escape(env["torch"])}.</p>
+<h2>Verdicts (DESIGN section 4)</h2>
+{table}
+<h2>Plots</h2>
+{figures}
+</body></html>
+"""
+
+
+def latex_table(verdicts: list[Verdict]) -> str:
+    """The verdicts as a LaTeX tabular (booktabs), ready for a paper."""
+
+    def escape(text: str) -> str:
+        for char, replacement in (
+            ("\\", r"\textbackslash{}"),
+            ("&", r"\&"),
+            ("%", r"\%"),
+            ("_", r"\_"),
+            ("#", r"\#"),
+            ("^", r"\^{}"),
+            ("|", r"$|$"),
+        ):
+            text = text.replace(char, replacement)
+        return text
+
+    lines = [r"\begin{tabular}{llll}", r"\toprule", r"Verdict & Subject & Status & Numbers \\", r"\midrule"]
+    for row in verdict_table(verdicts).itertuples(index=False):
+        lines.append(
+            f"{escape(row.id)} & {escape(row.subject)} & {escape(row.status)} & {escape(row.numbers)} \\\\"
+        )
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
 def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int = 0) -> Report:
     """Write the report of ``suite``'s tasks found in ``store`` into a new folder of ``run_dir``.
 
     Contents: report.json, results.csv (and results.parquet when pyarrow is installed),
-    verdicts.csv, report.md and plots/ (PNG and PDF).
+    verdicts.csv, verdicts.tex, report.md, report.html (self-contained: images inlined, no
+    network) and plots/ (PNG and PDF).
     """
     ids = {task.task_id for task in suite.tasks()}
     frame = store.to_frame()
@@ -217,6 +277,8 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
     )
     table.to_csv(folder / "verdicts.csv", index=False)
     (folder / "report.md").write_text(_markdown(meta, verdicts, plots, counts))
+    (folder / "report.html").write_text(_html(meta, verdicts, plots))
+    (folder / "verdicts.tex").write_text(latex_table(verdicts))
     if run_dir.resolve().parent.name == "reports":
         update_index(run_dir.resolve().parent)
     return Report(folder, verdicts)

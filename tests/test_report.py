@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -67,3 +68,36 @@ def test_run_writes_a_report_and_strict_exits_1_when_a_verdict_fails(tmp_path) -
     assert "report: " in plain.stdout and "verdicts (DESIGN section 4)" in plain.stdout
     strict = subprocess.run([*command, "--strict"], capture_output=True, text=True, check=False)
     assert strict.returncode == 1 and "--strict: verdicts not supported: V3 (tanh)" in strict.stderr
+
+
+def test_report_command_rerenders_every_format_and_refuses_unknown_schemas(tmp_path) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(SUITE)
+    out = tmp_path / "out"
+
+    def cli(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "rscbench.cli", *arguments], capture_output=True, text=True
+        )
+
+    assert cli("run", str(path), "--out", str(out)).returncode == 0
+    latex = cli("report", str(out), "--format", "latex")
+    assert (
+        latex.returncode == 0 and latex.stdout.startswith("\\begin{tabular}") and "V1 & tanh" in latex.stdout
+    )
+    assert cli("report", str(out), "--format", "md").stdout.startswith("# rscbench report: tiny")
+    assert (
+        json.loads(cli("report", str(out), "--format", "json").stdout)["schema_version"]
+        == REPORT_SCHEMA_VERSION
+    )
+    assert cli("report", str(out), "--format", "csv").stdout.startswith("task_id,experiment")
+    page = Path(cli("report", str(out), "--format", "html").stdout.strip()).read_text()
+    assert page.count("data:image/png;base64,") >= 2 and "http" not in page.split("<body>")[1]
+
+    newest = sorted(out.glob("*/report.json"))[-1]
+    document = json.loads(newest.read_text())
+    newest.write_text(json.dumps(document | {"schema_version": 99}))
+    refused = cli("report", str(out))
+    assert (
+        refused.returncode == 2 and "schema_version" in refused.stderr and "Traceback" not in refused.stderr
+    )
