@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -342,22 +341,12 @@ def _measure(args: argparse.Namespace) -> int:
     spec = task_from_flat(values)
     _preflight([spec])
     record = execute_task(spec.canonical(), args.timeout)
-    json.dump(_json_safe(record), sys.stdout, indent=2)
+    json.dump(record, sys.stdout, indent=2)  # TaskRecord.to_dict() is strict JSON already
     sys.stdout.write("\n")
     if record["status"] in ("failed", "timeout"):
         print(f"rscbench: task {record['status']}: {record['message']}", file=sys.stderr)
         return EXIT_TASK_FAILED
     return EXIT_OK
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.models import paper_mlp
 
 __all__ = [
@@ -301,8 +301,7 @@ def sphere(
 
 
 def _check_count(argument: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(argument, value, "an integer >= 1")
+    require_integer(argument, value, 1)
 
 
 def _sphere(n: int, d: int, seed: int, targets: str) -> Dataset:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 
@@ -21,3 +22,9 @@ class InvalidArgumentError(RscbenchError, ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"invalid {argument}={value!r}: allowed {allowed}")
+
+
+def require_integer(argument: str, value: Any, minimum: int) -> None:
+    """Raise InvalidArgumentError unless ``value`` is an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InvalidArgumentError(argument, value, f"an integer >= {minimum}")

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from rscbench.activations import Activation, get_activation
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 
 __all__ = ["PaperMLP", "init_std", "paper_mlp"]
 
@@ -45,10 +45,8 @@ class PaperMLP(nn.Module):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        _check_positive_int("in_dim", in_dim, minimum=1)
-        _check_positive_int("width", width, minimum=1)
-        _check_positive_int("depth", depth, minimum=1)
-        _check_positive_int("out_dim", out_dim, minimum=1)
+        for name, value in (("in_dim", in_dim), ("width", width), ("depth", depth), ("out_dim", out_dim)):
+            require_integer(name, value, 1)
         if not (isinstance(sigma1, (int, float)) and math.isfinite(sigma1) and sigma1 > 0):
             raise InvalidArgumentError("sigma1", sigma1, "a finite number > 0")
         self.activation: Activation = get_activation(activation)
@@ -104,8 +102,3 @@ def paper_mlp(
     return PaperMLP(
         in_dim, width, depth, activation, sigma1, out_dim=out_dim, scale_input=scale_input, seed=seed
     )
-
-
-def _check_positive_int(name: str, value: object, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentError(name, value, f"an integer >= {minimum}")

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 import torch
 
 from rscbench import __version__
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.specs import MEASUREMENT_VERSION, TaskSpec
 from rscbench.store import ResultStore, TaskRecord
 from rscbench.tasks import measure_task
@@ -68,6 +68,20 @@ def _device_name(device: str) -> str:
     if device == "cuda" and torch.cuda.is_available():
         return f"cuda:{torch.cuda.get_device_name(0)}"
     return "cpu"
+
+
+def _record(spec: TaskSpec, *, started_at: str, **outcome: Any) -> TaskRecord:
+    """A task's record: its identity and provenance around the ``outcome`` fields, finished now."""
+    return TaskRecord(
+        task_id=spec.task_id,
+        spec=spec.canonical(),
+        started_at=started_at,
+        finished_at=_utc_now(),
+        rscbench_version=__version__,
+        measurement_version=MEASUREMENT_VERSION,
+        device=_device_name(spec.device),
+        **outcome,
+    )
 
 
 def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None) -> dict[str, Any]:
@@ -120,9 +134,8 @@ def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None
     else:
         high = _status_bytes("VmHWM")
         peak = max(0, high - baseline) if high is not None and baseline is not None else None
-    record = TaskRecord(
-        task_id=spec.task_id,
-        spec=spec.canonical(),
+    record = _record(
+        spec,
         status=status,
         message=message,
         wall_seconds=time.perf_counter() - started,
@@ -130,10 +143,6 @@ def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None
         metrics=metrics,
         trajectory=trajectory,
         started_at=started_at,
-        finished_at=_utc_now(),
-        rscbench_version=__version__,
-        measurement_version=MEASUREMENT_VERSION,
-        device=_device_name(spec.device),
     )
     return record.to_dict()
 
@@ -203,8 +212,7 @@ def run_tasks(
     """
     if executor not in EXECUTORS:
         raise InvalidArgumentError("executor", executor, "one of " + ", ".join(EXECUTORS))
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidArgumentError("workers", workers, "an integer >= 1")
+    require_integer("workers", workers, 1)
     if timeout_seconds is not None and not timeout_seconds > 0:
         raise InvalidArgumentError("timeout", timeout_seconds, "a number of seconds > 0")
     if executor == "dask" and not scheduler:
@@ -267,19 +275,13 @@ def _run_in_pool(
 def worker_died_record(canonical: dict[str, Any]) -> dict[str, Any]:
     """The record of a task whose worker process died before it could report (status failed)."""
     spec = TaskSpec.from_dict(canonical)
-    now = _utc_now()
-    return TaskRecord(
-        task_id=spec.task_id,
-        spec=spec.canonical(),
+    return _record(
+        spec,
         status="failed",
         message="a worker process died while this task was in flight (killed or out of memory)",
         wall_seconds=0.0,
         peak_memory_bytes=None,
         metrics={},
         trajectory=[],
-        started_at=now,
-        finished_at=now,
-        rscbench_version=__version__,
-        measurement_version=MEASUREMENT_VERSION,
-        device=_device_name(spec.device),
+        started_at=_utc_now(),
     ).to_dict()

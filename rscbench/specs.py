@@ -18,7 +18,7 @@ from typing import Any
 
 from rscbench.activations import ACTIVATIONS
 from rscbench.datasets import dataset_spec
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.losses import LOSSES
 from rscbench.measure.snapshot import ALL_QUANTITIES
 
@@ -46,8 +46,7 @@ QUANTITIES = ALL_QUANTITIES
 
 
 def _integer(section: str, name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentError(f"{section}.{name}", value, f"an integer >= {minimum}")
+    require_integer(f"{section}.{name}", value, minimum)
 
 
 def _number(section: str, name: str, value: Any, allowed: str, test) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _sps
 
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 
 __all__ = [
     "DepthModelChoice",
@@ -227,11 +227,6 @@ def _check_confidence(confidence: float) -> None:
         raise InvalidArgumentError("confidence", confidence, "a number strictly between 0 and 1")
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidArgumentError(name, value, f"an integer >= {minimum}")
-
-
 def _as_vector(name: str, values: Any) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=float)
@@ -371,10 +366,10 @@ def fit_scaling(
     """
     _check_law(law)
     _check_confidence(confidence)
-    _check_int("n_boot", n_boot, 1)
-    _check_int("seed", seed, 0)
-    _check_int("min_x", min_x, 2)
-    _check_int("min_groups", min_groups, 2)
+    require_integer("n_boot", n_boot, 1)
+    require_integer("seed", seed, 0)
+    require_integer("min_x", min_x, 2)
+    require_integer("min_groups", min_groups, 2)
     if interval not in _INTERVALS:
         raise InvalidArgumentError("interval", interval, f"one of {_INTERVALS}")
     xa = _as_vector("x", x)
@@ -497,7 +492,7 @@ def compare_depth_laws(
         raise InvalidArgumentError("law", fit_kwargs["law"], "not given: both laws are fitted")
     if not (isinstance(aic_threshold, int | float) and aic_threshold > 0 and math.isfinite(aic_threshold)):
         raise InvalidArgumentError("aic_threshold", aic_threshold, "a finite number > 0")
-    _check_int("min_depths", min_depths, 3)
+    require_integer("min_depths", min_depths, 3)
     power = fit_scaling(depth, y, groups, law="power", **fit_kwargs)
     expo = fit_scaling(depth, y, groups, law="exponential", **fit_kwargs)
     rule = f"Gaussian AIC on log y (2 parameters each): decisive iff |delta| > {aic_threshold:g}"
@@ -558,8 +553,8 @@ def bootstrap_ci(
         InvalidArgumentError: naming ``values``, ``groups``, ``confidence``, ``n_boot`` or ``seed``.
     """
     _check_confidence(confidence)
-    _check_int("n_boot", n_boot, 1)
-    _check_int("seed", seed, 0)
+    require_integer("n_boot", n_boot, 1)
+    require_integer("seed", seed, 0)
     v = _as_vector("values", values)
     if v.size == 0:
         raise InvalidArgumentError("values", "no values", "at least one value")
@@ -652,7 +647,7 @@ def extrapolate_threshold_width(
     if confidence is None:
         confidence = fit_lhs.confidence if 0 < fit_lhs.confidence < 1 else 0.95
     _check_confidence(confidence)
-    _check_int("seed", seed, 0)
+    require_integer("seed", seed, 0)
 
     def log_c(fit: ScalingFit) -> float:
         return math.log(fit.prefactor) if fit.prefactor > 0 else math.nan

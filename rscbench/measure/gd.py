@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.losses import get_loss, loss_function
 from rscbench.measure.ntk import ntk_drift, ntk_gram
 from rscbench.measure.params import detached_params
@@ -99,9 +99,9 @@ def gradient_descent(
     """
     if not get_loss(loss).scalar_output:
         raise InvalidArgumentError("loss", loss, "square or logistic for gradient descent")
-    for name, value in (("steps", steps), ("beta_every", beta_every), ("rsc_every", rsc_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "steps" else 1):
-            raise InvalidArgumentError(name, value, "an integer >= " + ("0" if name == "steps" else "1"))
+    require_integer("steps", steps, 0)
+    require_integer("beta_every", beta_every, 1)
+    require_integer("rsc_every", rsc_every, 1)
     if not 0 < omega < 2:
         raise InvalidArgumentError("omega", omega, "a number in (0, 2)")
     if not 0 < target_ratio < 1:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 
 __all__ = [
     "BASIS_BLOCK",
@@ -181,8 +181,7 @@ def lanczos(
         raise InvalidArgumentError("start.shape", tuple(start.shape), "(B, s), a block of start vectors")
     if not 0 < tol < 1:
         raise InvalidArgumentError("tol", tol, "a number in (0, 1)")
-    if max_iter < 1:
-        raise InvalidArgumentError("max_iter", max_iter, "an integer >= 1")
+    require_integer("max_iter", max_iter, 1)
     if target not in TARGETS:
         raise InvalidArgumentError("target", target, "one of " + ", ".join(TARGETS))
     if patience is not None and patience < 1:

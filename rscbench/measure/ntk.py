@@ -33,7 +33,14 @@ from torch.func import grad, jvp, vjp, vmap
 from torch.utils.flop_counter import FlopCounterMode
 
 from rscbench.errors import InvalidArgumentError
-from rscbench.measure.params import FlatLayout, ModelFn, ParamDict, detached_params, model_function
+from rscbench.measure.params import (
+    FlatLayout,
+    ModelFn,
+    ParamDict,
+    detached_params,
+    model_function,
+    scalar_output,
+)
 from rscbench.models import PaperMLP
 
 __all__ = [
@@ -471,14 +478,10 @@ def _check_X_for_model(model: nn.Module, X: object) -> None:
 def _scalar_rows(model_fn: ModelFn, params: ParamDict, X: Tensor) -> Tensor:
     """Evaluate f(params, X) once and check it gives one scalar per row; return it with shape (n,)."""
     with torch.no_grad():
-        out = model_fn(params, X)
-    n = X.shape[0]
-    if not isinstance(out, Tensor) or out.shape not in ((n,), (n, 1)):
-        shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-        raise InvalidArgumentError("model output shape", shape, f"({n},) or ({n}, 1): one scalar per row")
+        out = scalar_output(model_fn, params, X)
     if not out.dtype.is_floating_point:
         raise InvalidArgumentError("model output dtype", out.dtype, "a floating dtype")
-    return out.reshape(n)
+    return out
 
 
 def _default_chunk(p: int, dtype: torch.dtype) -> int:

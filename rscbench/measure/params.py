@@ -70,6 +70,10 @@ def model_function(model: nn.Module) -> ModelFn:
 def scalar_output(model_fn: ModelFn, params: ParamDict, X: Tensor) -> Tensor:
     """Evaluate a model that must give one scalar per row of X; return the outputs with shape (n,)."""
     out = model_fn(params, X)
+    if not isinstance(out, Tensor):
+        raise InvalidArgumentError(
+            "model output shape", type(out).__name__, "a tensor with one scalar per row"
+        )
     if out.dim() == 2 and out.shape[1] == 1:
         out = out[:, 0]
     if out.shape != (X.shape[0],):

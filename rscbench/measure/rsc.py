@@ -22,7 +22,7 @@ from scipy.optimize import brentq
 from torch import Tensor, nn
 from torch.func import jvp, vjp
 
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.hvp import HessianOperator
 from rscbench.measure.lanczos import DEFAULT_MAX_ITER, inner_product, lanczos, random_start, tridiagonal
 from rscbench.measure.losses import get_loss, loss_function
@@ -378,8 +378,7 @@ def secant_check(
     """
     check_kappa(kappa)
     check_radius(rho2)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise InvalidArgumentError("n_samples", n_samples, "an integer >= 1")
+    require_integer("n_samples", n_samples, 1)
     operator = HessianOperator(loss_fn, params, "double_backward")
     layout = operator.layout
     theta = layout.flatten(dict(params))
@@ -454,8 +453,7 @@ def theorem_alpha(
 ) -> TheoremAlpha:
     """Evaluate THEOREM_ALPHA_FORMULA (reconstructed from the paper; the one place to correct it)."""
     check_kappa(kappa)
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise InvalidArgumentError("width", width, "an integer >= 1")
+    require_integer("width", width, 1)
     c2 = 2 * c_hessian * (2 * rho_grad * rho2 + math.sqrt(max(0.0, loss_value)))
     alpha = 2 * kappa**2 * g_bar_sqnorm - c2 / math.sqrt(width)
     threshold = (c2 / (2 * kappa**2 * g_bar_sqnorm)) ** 2 if g_bar_sqnorm > 0 else math.inf

@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from torch import Tensor, nn
 
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.losses import get_loss, loss_function
 from rscbench.measure.ntk import ntk_gram, ntk_spectrum, per_sample_grad_norms, pl_constant
 from rscbench.measure.params import detached_params, model_function, scalar_output
@@ -70,8 +70,7 @@ def measure_snapshot(
         ("block_probes", block_probes),
         ("secant_samples", secant_samples),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgumentError(name, value, "an integer >= 1")
+        require_integer(name, value, 1)
     check_kappa(kappa)
     check_radius(rho2)
     wanted = set(quantities)
