@@ -230,11 +230,11 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
     folder.mkdir(parents=True, exist_ok=False)
 
     experiments = suite.experiment_of()
-    records = [store.get(task_id) for task_id in frame["task_id"]]
+    records = [record for record in store.records() if record.task_id in ids]
     datasets = {
         record.spec["data"]["dataset"]: record.metrics.get("dataset_hash")
         for record in records
-        if record is not None and record.metrics.get("dataset_hash")
+        if record.metrics.get("dataset_hash")
     }
     counts = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
     meta = {
@@ -251,9 +251,7 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
     plots = write_plots(frame, trajectories, folder / "plots", seed=seed) if not frame.empty else []
     document = meta | {
         "verdicts": [dataclasses.asdict(verdict) for verdict in verdicts],
-        "tasks": [
-            record.to_dict() | {"experiment": experiments.get(record.task_id)} for record in records if record
-        ],
+        "tasks": [record.to_dict() | {"experiment": experiments.get(record.task_id)} for record in records],
         "plots": [f"plots/{path.name}" for path in plots],
     }
     (folder / "report.json").write_text(json.dumps(_safe(document), indent=1, sort_keys=False))
