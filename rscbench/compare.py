@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.metrics import metric_info
-from rscbench.report import REPORT_SCHEMA_VERSION
+from rscbench.report_schema import load_report, migrate_report
 
 __all__ = ["Comparison", "compare_reports", "load_report"]
 
-FIT_FIELDS = ("exponent", "per_layer_factor", "certified_fraction", "median_rate", "median_r2")
-
-
-def load_report(path: str | Path) -> dict[str, Any]:
-    """Read a report.json (or the report folder holding it); refuse unknown or newer schemas."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "report.json"
-    if not path.is_file():
-        raise InvalidArgumentError("report", str(path), "a report folder or its report.json")
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise InvalidArgumentError("report", str(path), f"valid JSON ({error.msg})") from None
-    version = document.get("schema_version") if isinstance(document, dict) else None
-    if not isinstance(version, int) or not 1 <= version <= REPORT_SCHEMA_VERSION:
-        raise InvalidArgumentError(
-            "report schema_version", version, f"an integer from 1 to {REPORT_SCHEMA_VERSION} (this rscbench)"
-        )
-    return document
+VERDICT_NUMBERS = ("per_layer_factor", "certified_fraction", "median_rate", "median_r2", "m_star")
 
 
 def _number(value: Any) -> float:
@@ -58,13 +37,19 @@ def _metric_table(document: dict[str, Any]) -> dict[tuple[str, str], float]:
     return table
 
 
-def _fit_table(document: dict[str, Any]) -> dict[tuple[str, str, str], float]:
+def _fit_table(document: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """Exponents of the document's fits and the verdicts' headline numbers, keyed (where, name)."""
     table = {}
+    for fit in document.get("fits", []):
+        number = _number(fit.get("exponent"))
+        if math.isfinite(number):
+            where = f"{fit['verdict']} {fit['subject']}: {fit['metric']} vs {fit['axis']}"
+            table[(where, f"{fit['law']} exponent")] = number
     for verdict in document.get("verdicts", []):
-        for field in FIT_FIELDS:
-            number = _number(verdict.get("numbers", {}).get(field))
+        for name in VERDICT_NUMBERS:
+            number = _number(verdict.get("numbers", {}).get(name))
             if math.isfinite(number):
-                table[(verdict["id"], verdict["subject"], field)] = number
+                table[(f"{verdict['id']} {verdict['subject']}", name)] = number
     return table
 
 
@@ -92,10 +77,12 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 
 
     ``direction`` is "better" or "worse" from the metric registry's better direction ("changed"
     when a metric has none; fits are "changed" too, since a fit moving is neither good nor bad by
-    itself), and verdicts whose status differs are listed as flips.
+    itself), and verdicts whose status differs are listed as flips. Documents of an older report
+    schema are migrated first.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0:
         raise InvalidArgumentError("threshold", threshold, "a relative change >= 0")
+    a, b = migrate_report(a), migrate_report(b)
     rows = []
     metrics_a, metrics_b = _metric_table(a), _metric_table(b)
     for key in sorted(set(metrics_a) & set(metrics_b)):
@@ -124,8 +111,8 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 
             rows.append(
                 {
                     "kind": "fit",
-                    "where": f"{key[0]} {key[1]}",
-                    "name": key[2],
+                    "where": key[0],
+                    "name": key[1],
                     "a": before,
                     "b": after,
                     "relative_change": change,

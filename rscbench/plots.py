@@ -10,10 +10,14 @@ Figures, in the order :func:`write_plots` returns them (a figure whose data are 
 * ``hessian_vs_width``: max-probe predictor-Hessian norm vs width at init, log-log, per activation,
   with the power law fitted by :func:`rscbench.stats.fit_scaling` (bootstrap over seeds), a 95%
   band of the bootstrap lines and the reference slope -1/2 (V1).
+* ``hessian_along_gd_vs_width``: the same for the largest norm over each GD run's checkpoints
+  (V1 along GD).
 * ``hessian_vs_depth``: the same metric vs depth per sigma1, log y, with the per-depth median and
   both candidate laws of :func:`rscbench.stats.compare_depth_laws` (V2).
 * ``gbar_vs_width``: ||g_bar||^2 vs width at init with its fitted law and the theory's threshold
   c2 / (2 kappa^2 sqrt(m)) anchored at the measured c2 (V3).
+* ``gbar_vs_depth``: ||g_bar(theta_0)||^2 vs depth per sigma1, log y, with both candidate laws
+  (V3's per-layer factor).
 * ``rsc_along_gd_<activation>``: loss along GD (top) and the certified RSC lower bound at the
   checkpoints (bottom), one line per task coloured by width (V4, V5).
 * ``ntk_drift_vs_width``: relative NTK drift over GD vs width (Q10).
@@ -43,7 +47,7 @@ from matplotlib.ticker import NullLocator
 
 from rscbench.activations import ACTIVATIONS
 from rscbench.stats import ScalingFit, compare_depth_laws, fit_scaling
-from rscbench.verdicts import sweeps
+from rscbench.verdicts import ALONG_GD_SUFFIX, sweeps, with_along_gd
 
 __all__ = ["build_figures", "write_plots"]
 
@@ -274,16 +278,21 @@ def _width_figure(
     return fig
 
 
-def _reference_slope(ax: Axes, groups: list[Group], styles: list[tuple[Any, str, str]]) -> list[Line2D]:
-    """Dashed m^(-1/2) line through the geometric mean of the data at the smallest width."""
-    rows = pd.concat([r for _, r in groups])
-    widths = rows[_WIDTH].astype(float)
-    smallest, largest = widths.min(), widths.max()
-    at_smallest = rows.loc[widths == smallest, "metric.predictor_hessian_max"].astype(float)
-    anchor = float(np.exp(np.log(at_smallest).mean()))
-    grid = np.geomspace(smallest, largest, 16)
-    ax.plot(grid, anchor * (grid / smallest) ** -0.5, color="black", linestyle="--", linewidth=1.0)
-    return [_handle("black", None, "--", r"reference slope $-1/2$ ($\propto m^{-1/2}$)")]
+def _reference_slope(metric: str) -> Callable[[Axes, list[Group], list[Any]], list[Line2D]]:
+    """An extra for :func:`_width_figure`: a dashed m^(-1/2) line through the geometric mean of
+    ``metric`` at the smallest width."""
+
+    def draw(ax: Axes, groups: list[Group], styles: list[tuple[Any, str, str]]) -> list[Line2D]:
+        rows = pd.concat([r for _, r in groups])
+        widths = rows[_WIDTH].astype(float)
+        smallest, largest = widths.min(), widths.max()
+        at_smallest = rows.loc[widths == smallest, f"metric.{metric}"].astype(float)
+        anchor = float(np.exp(np.log(at_smallest).mean()))
+        grid = np.geomspace(smallest, largest, 16)
+        ax.plot(grid, anchor * (grid / smallest) ** -0.5, color="black", linestyle="--", linewidth=1.0)
+        return [_handle("black", None, "--", r"reference slope $-1/2$ ($\propto m^{-1/2}$)")]
+
+    return draw
 
 
 def _hessian_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
@@ -295,7 +304,20 @@ def _hessian_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
         what="Predictor Hessian norm vs width at initialization (fit: $C\\,m^b$)",
         ylabel=_HESSIAN_LABEL,
         seed=seed,
-        extra=_reference_slope,
+        extra=_reference_slope("predictor_hessian_max"),
+    )
+
+
+def _hessian_along_gd_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
+    """Figure 1b: the largest max-probe predictor-Hessian norm over GD checkpoints vs width (V1 along GD)."""
+    metric = "predictor_hessian_max" + ALONG_GD_SUFFIX
+    return _width_figure(
+        sweeps(_with_gd(frame), _WIDTH, metric),
+        metric,
+        what="Predictor Hessian norm along GD: the largest over the checkpoints (fit: $C\\,m^b$)",
+        ylabel=r"$\max_t$ max-probe $\|\nabla^2_\theta f(\theta_t; x)\|_2$ " + _UNITLESS,
+        seed=seed,
+        extra=_reference_slope(metric),
     )
 
 
@@ -380,13 +402,35 @@ def _ntk_drift_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
 
 
 def _hessian_vs_depth(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
-    """Figure 2: max-probe predictor-Hessian norm vs depth per sigma1 (V2), or None without a sweep.
+    """Figure 2: max-probe predictor-Hessian norm vs depth per sigma1 (V2), or None without a sweep."""
+    return _depth_figure(
+        frame,
+        "predictor_hessian_max",
+        ylabel=_HESSIAN_LABEL,
+        what="Predictor Hessian norm vs depth (polynomial or exponential growth?)",
+        seed=seed,
+    )
+
+
+def _gbar_vs_depth(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
+    """Figure 3b: ||g_bar(theta_0)||^2 vs depth per sigma1 (V3's per-layer factor), or None."""
+    return _depth_figure(
+        _at_init(frame),
+        "g_bar_sqnorm",
+        ylabel=r"$\|\bar g(\theta_0)\|_2^2$ " + _UNITLESS,
+        what="Average-gradient norm vs depth (does it vanish exponentially?)",
+        seed=seed,
+    )
+
+
+def _depth_figure(frame: pd.DataFrame, metric: str, *, ylabel: str, what: str, seed: int) -> Figure | None:
+    """A metric vs depth per sigma1 on a log y axis, or None without a depth sweep.
 
     Points per seed, the median per depth, and both laws of :func:`compare_depth_laws` (exponential
     solid, power dotted) with the one the AIC prefers marked.
     """
-    column = "metric.predictor_hessian_max"
-    groups = [(f, _positive(r, _DEPTH, column)) for f, r in sweeps(frame, _DEPTH, "predictor_hessian_max")]
+    column = f"metric.{metric}"
+    groups = [(f, _positive(r, _DEPTH, column)) for f, r in sweeps(frame, _DEPTH, metric)]
     groups = [(f, r) for f, r in groups if r[_DEPTH].nunique() >= 3]
     if not groups:
         return None
@@ -423,8 +467,8 @@ def _hessian_vs_depth(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
     depths = sorted(pd.concat([r[_DEPTH] for _, r in groups]).astype(int).unique())
     ax.set_xticks(depths, [str(d) for d in depths])
     ax.set_xlabel(r"depth $L$ (hidden layers)")
-    ax.set_ylabel(_HESSIAN_LABEL)
-    _set_title(ax, "Predictor Hessian norm vs depth (polynomial or exponential growth?)", shared)
+    ax.set_ylabel(ylabel)
+    _set_title(ax, what, shared)
     _legend_outside(ax, handles, title="fits with 95% CI")
     return fig
 
@@ -558,11 +602,14 @@ def build_figures(frame: pd.DataFrame, trajectories: pd.DataFrame, *, seed: int 
     """
     if frame.empty or "status" not in frame:
         return {}
+    frame = with_along_gd(frame, trajectories, "predictor_hessian_max")
     with matplotlib.rc_context(_STYLE):
         built: list[tuple[str, Figure | None]] = [
             ("hessian_vs_width", _hessian_vs_width(frame, seed=seed)),
+            ("hessian_along_gd_vs_width", _hessian_along_gd_vs_width(frame, seed=seed)),
             ("hessian_vs_depth", _hessian_vs_depth(frame, seed=seed)),
             ("gbar_vs_width", _gbar_vs_width(frame, seed=seed)),
+            ("gbar_vs_depth", _gbar_vs_depth(frame, seed=seed)),
             *_rsc_along_gd(frame, trajectories),
             ("ntk_drift_vs_width", _ntk_drift_vs_width(frame, seed=seed)),
             ("rsc_fraction_vs_width", _rsc_fraction_vs_width(frame)),

@@ -2,7 +2,7 @@
 
 A report lives in ``<run dir>/<UTC timestamp>-<commit8>/`` (DESIGN section 7) and is written from
 the store alone, so it can be rebuilt without recomputing anything. ``report.json`` carries
-``schema_version`` (REPORT_SCHEMA_VERSION) so readers can migrate or refuse it.
+``schema_version`` (rscbench.report_schema.REPORT_SCHEMA_VERSION) so readers can migrate or refuse it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import torch
 from rscbench import __version__
 from rscbench.metrics import metric_info
 from rscbench.plots import write_plots
+from rscbench.report_schema import REPORT_SCHEMA_VERSION, fits_table
 from rscbench.specs import MEASUREMENT_VERSION
 from rscbench.store import ResultStore
 from rscbench.suites import Suite
@@ -40,8 +41,6 @@ __all__ = [
     "update_index",
     "write_report",
 ]
-
-REPORT_SCHEMA_VERSION = 1
 
 
 def git_state() -> dict[str, Any]:
@@ -223,7 +222,7 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
     trajectories = store.trajectory_frame()
     if not trajectories.empty:
         trajectories = trajectories[trajectories["task_id"].isin(ids)].reset_index(drop=True)
-    verdicts = judge(frame, seed=seed)
+    verdicts = judge(frame, trajectories, seed=seed)
     now = datetime.datetime.now(datetime.UTC)
     git = git_state()
     folder = run_dir / f"{now:%Y%m%dT%H%M%SZ}-{(git['commit'] or 'nogit')[:8]}"
@@ -249,8 +248,10 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
         "statuses": counts,
     }
     plots = write_plots(frame, trajectories, folder / "plots", seed=seed) if not frame.empty else []
+    verdict_documents = [dataclasses.asdict(verdict) for verdict in verdicts]
     document = meta | {
-        "verdicts": [dataclasses.asdict(verdict) for verdict in verdicts],
+        "verdicts": verdict_documents,
+        "fits": fits_table(verdict_documents),
         "tasks": [record.to_dict() | {"experiment": experiments.get(record.task_id)} for record in records],
         "plots": [f"plots/{path.name}" for path in plots],
     }

@@ -10,12 +10,14 @@ import pytest
 from rscbench.compare import compare_reports, load_report
 from rscbench.errors import InvalidArgumentError
 
+FIT = {"metric": "predictor_hessian_max", "axis": "model.width", "law": "power", "exponent": -0.5}
 BASE = {
-    "schema_version": 1,
+    "schema_version": 2,
     "tasks": [{"task_id": "t1", "metrics": {"predictor_hessian_max": 0.1, "g_bar_sqnorm": 0.5, "loss": 1.0}}],
     "verdicts": [
-        {"id": "V1", "subject": "tanh", "claim": "c", "status": "supported", "numbers": {"exponent": -0.5}},
+        {"id": "V1", "subject": "tanh", "claim": "c", "status": "supported", "numbers": {}, "fits": [FIT]},
     ],
+    "fits": [{"verdict": "V1", "subject": "tanh"} | FIT],
 }
 
 
@@ -47,10 +49,11 @@ def test_a_metric_that_got_better_is_not_a_regression() -> None:
 
 
 def test_fits_are_reported_and_flipped_verdicts_regress() -> None:
-    moved = changed(["verdicts", 0, "numbers", "exponent"], -0.3)
+    moved = changed(["fits", 0, "exponent"], -0.3)
     moved["verdicts"][0]["status"] = "not supported"
     result = compare_reports(BASE, moved)
-    assert list(result.changes["kind"]) == ["fit"] and result.changes["name"].iloc[0] == "exponent"
+    assert list(result.changes["kind"]) == ["fit"] and result.changes["name"].iloc[0] == "power exponent"
+    assert result.changes["where"].iloc[0] == "V1 tanh: predictor_hessian_max vs model.width"
     assert result.flips.to_dict("records") == [
         {"id": "V1", "subject": "tanh", "from": "supported", "to": "not supported"}
     ]

@@ -15,8 +15,10 @@ from rscbench.stats import fit_scaling
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ALL_STEMS = [
     "hessian_vs_width",
+    "hessian_along_gd_vs_width",
     "hessian_vs_depth",
     "gbar_vs_width",
+    "gbar_vs_depth",
     "rsc_along_gd_tanh",
     "ntk_drift_vs_width",
     "rsc_fraction_vs_width",
@@ -61,12 +63,22 @@ def _task(
 
 
 def _trajectory(task_id: str, width: int, steps: int) -> list[dict]:
-    """Loss decaying geometrically; the RSC lower bound negative at t = 0 and positive after."""
+    """Loss decaying geometrically; the RSC lower bound negative at t = 0 and positive after; the
+    predictor-Hessian norm at the checkpoints growing along GD."""
     rows = []
     for step in range(steps + 1):
         checkpoint = step % 10 == 0
         rsc = (-0.02 if step == 0 else 0.003 * (64 / width) ** 0.5) if checkpoint else np.nan
-        rows.append({"task_id": task_id, "step": step, "loss": 0.95**step, "rsc_lower": rsc})
+        hessian = 0.9 * width**-0.5 * (1 + step / steps) if checkpoint else np.nan
+        rows.append(
+            {
+                "task_id": task_id,
+                "step": step,
+                "loss": 0.95**step,
+                "rsc_lower": rsc,
+                "predictor_hessian_max": hessian,
+            }
+        )
     return rows
 
 

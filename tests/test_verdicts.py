@@ -136,3 +136,110 @@ def test_sweeps_ignore_failed_tasks_and_other_fields() -> None:
     frame = pd.DataFrame(records)
     ((fixed, group),) = sweeps(frame, "spec.model.width", "predictor_hessian_max")
     assert len(group) == len(records) - 1 and fixed["model.activation"] == "tanh"
+
+
+def _gd_task_rows(law, *, widths=(64, 128, 256, 512), seeds=(0, 1, 2)) -> tuple[list[dict], list[dict]]:
+    """Stored GD tasks (one per width and seed) and their trajectories, whose checkpoints follow ``law``."""
+    generator = np.random.default_rng(11)
+    tasks, steps = [], []
+    for seed in seeds:
+        for width in widths:
+            task_id = f"t{seed}-{width}"
+            tasks.append(
+                {
+                    "task_id": task_id,
+                    "status": "ok",
+                    "spec.model.activation": "tanh",
+                    "spec.model.width": width,
+                    "spec.model.depth": 2,
+                    "spec.model.sigma1": 1.0,
+                    "spec.protocol.gd_steps": 100,
+                    "spec.seed": seed,
+                    "metric.predictor_hessian_max": 0.9 * width**-0.5,
+                }
+            )
+            for step in (0, 50, 100):
+                value = law(width, step) * np.exp(generator.normal(0, 0.02))
+                steps.append({"task_id": task_id, "step": step, "predictor_hessian_max": value})
+            steps.append({"task_id": task_id, "step": 1, "predictor_hessian_max": np.nan})
+    return tasks, steps
+
+
+@pytest.mark.parametrize(
+    ("law", "status"),
+    [
+        (lambda m, t: 0.9 * m**-0.5 * (1 + t / 100), SUPPORTED),  # grows along GD, same width law
+        (lambda m, t: 0.9 * m**-0.5 + t / 100 * m**-0.1, NOT_SUPPORTED),  # grows by an m^-0.1 term
+    ],
+)
+def test_v1_along_gd_uses_the_largest_checkpoint(law, status: str) -> None:
+    tasks, steps = _gd_task_rows(law)
+    verdicts = {(v.id, v.subject): v for v in judge(pd.DataFrame(tasks), pd.DataFrame(steps))}
+    along = verdicts[("V1", "tanh along GD")]
+    assert along.status == status
+    assert along.fits[0]["metric"] == "predictor_hessian_max_along_gd"
+    # without trajectories there is nothing to judge along GD
+    assert ("V1", "tanh along GD") not in {(v.id, v.subject) for v in judge(pd.DataFrame(tasks))}
+
+
+def test_v3_depth_factor_flags_an_exponentially_vanishing_average_gradient() -> None:
+    records = []
+    generator = np.random.default_rng(5)
+    for sigma1, law in ((0.5, lambda depth: 0.1 * 0.05**depth), (0.9, lambda depth: 0.1 * depth**-0.5)):
+        for seed in range(3):
+            for depth in (1, 2, 3, 4, 6, 8):
+                records.append(
+                    {
+                        "status": "ok",
+                        "spec.model.activation": "tanh",
+                        "spec.model.width": 256,
+                        "spec.model.depth": depth,
+                        "spec.model.sigma1": sigma1,
+                        "spec.protocol.gd_steps": 0,
+                        "spec.seed": seed,
+                        "metric.g_bar_sqnorm": law(depth) * np.exp(generator.normal(0, 0.05)),
+                    }
+                )
+    verdicts = {v.subject: v for v in judge(pd.DataFrame(records)) if v.id == "V3"}
+    vanishing, polynomial = verdicts["tanh sigma1=0.5 vs depth"], verdicts["tanh sigma1=0.9 vs depth"]
+    assert vanishing.status == NOT_SUPPORTED
+    assert vanishing.numbers["per_layer_factor"] == pytest.approx(0.05, rel=0.1)
+    assert polynomial.status == SUPPORTED and polynomial.numbers["preferred"] == "power"
+
+
+def _certificate_rows(gauss_newton, minus_lambda_min_r) -> list[dict]:
+    generator = np.random.default_rng(9)
+    out = []
+    for seed in range(3):
+        for width in (64, 128, 256, 512):
+            gn = gauss_newton(width) * np.exp(generator.normal(0, 0.02))
+            lam = -minus_lambda_min_r(width) * np.exp(generator.normal(0, 0.02))
+            out.append(
+                {
+                    "status": "ok",
+                    "spec.model.activation": "tanh",
+                    "spec.model.width": width,
+                    "spec.model.depth": 2,
+                    "spec.model.sigma1": 1.0,
+                    "spec.protocol.gd_steps": 100,
+                    "spec.seed": seed,
+                    "metric.rsc_lambda_min_R": lam,
+                    "metric.rsc_lower_gn": gn + lam,
+                    "metric.rsc_lower": gn + lam,
+                }
+            )
+    return out
+
+
+def test_v3_threshold_width_is_where_the_fitted_laws_cross() -> None:
+    # GN = 1e-3 (flat) and -lambda_min(R) = 0.1 m^-1/2 cross at m* = (0.1 / 1e-3)^2 = 1e4.
+    records = _certificate_rows(lambda m: 1e-3, lambda m: 0.1 * m**-0.5)
+    (verdict,) = [v for v in judge(pd.DataFrame(records)) if v.subject == "tanh m*"]
+    assert verdict.status == SUPPORTED
+    assert verdict.numbers["m_star"] == pytest.approx(1e4, rel=0.2)
+    low, high = verdict.numbers["m_star_ci"]
+    assert low < 1e4 < high and verdict.numbers["extrapolated"]
+    # a GN term that decays faster than -lambda_min(R) never catches up: m* is infinite
+    records = _certificate_rows(lambda m: 1e-3 * m**-1.0, lambda m: 0.1 * m**-0.5)
+    (verdict,) = [v for v in judge(pd.DataFrame(records)) if v.subject == "tanh m*"]
+    assert verdict.status == NOT_SUPPORTED and verdict.numbers["m_star"] == np.inf
