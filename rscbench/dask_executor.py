@@ -9,7 +9,24 @@ from rscbench.errors import RscbenchError
 from rscbench.runner import execute_task, worker_died_record
 from rscbench.specs import TaskSpec
 
-__all__ = ["run_on_dask"]
+__all__ = ["GPU_RESOURCE", "require_gpu_workers", "run_on_dask"]
+
+GPU_RESOURCE = "GPU"
+GPU_WORKER_RECIPE = (
+    "start one worker per GPU, each pinned to its device: "
+    "CUDA_VISIBLE_DEVICES=<i> dask worker <scheduler> --nthreads 1 --resources GPU=1"
+)
+
+
+def require_gpu_workers(workers: dict[str, dict[str, Any]]) -> int:
+    """The number of workers declaring a ``GPU`` resource (scheduler_info()["workers"]); raises
+    RscbenchError saying how to start them when there is none (CUDA tasks would wait forever)."""
+    count = sum(1 for info in workers.values() if info.get("resources", {}).get(GPU_RESOURCE, 0) >= 1)
+    if count == 0:
+        raise RscbenchError(
+            f"invalid --device=cuda with --executor dask: no worker declares a GPU; {GPU_WORKER_RECIPE}"
+        )
+    return count
 
 
 def run_on_dask(
@@ -20,9 +37,10 @@ def run_on_dask(
 ) -> None:
     """Submit every task to the scheduler at ``scheduler``; hand each record to ``finish`` as it lands.
 
-    Workers compute and return records; only this process writes. A task whose worker died is
-    retried by Dask on another worker; one that keeps killing workers (Dask's KilledWorker) is
-    recorded as failed. Each result is released once stored.
+    Workers compute and return records; only this process writes. A CUDA task asks for one unit of
+    the workers' ``GPU`` resource, so each GPU worker runs one task at a time. A task whose worker
+    died is retried by Dask on another worker; one that keeps killing workers (Dask's KilledWorker)
+    is recorded as failed. Each result is released once stored.
     """
     try:
         from distributed import Client, as_completed
@@ -36,16 +54,20 @@ def run_on_dask(
         raise RscbenchError(
             f"invalid --scheduler={scheduler!r}: no Dask scheduler answered ({error})"
         ) from None
+    specs = [TaskSpec.from_dict(canonical) for canonical in canonicals]
     with client:
+        if any(spec.device == "cuda" for spec in specs):
+            require_gpu_workers(client.scheduler_info()["workers"])
         futures = {
             client.submit(
                 execute_task,
                 canonical,
                 timeout_seconds,
                 pure=False,
-                key=f"rscbench-{TaskSpec.from_dict(canonical).task_id}",
+                key=f"rscbench-{spec.task_id}",
+                resources={GPU_RESOURCE: 1} if spec.device == "cuda" else None,
             ): canonical
-            for canonical in canonicals
+            for canonical, spec in zip(canonicals, specs, strict=True)
         }
         for future in as_completed(futures):
             try:

@@ -30,7 +30,16 @@ from rscbench.specs import MEASUREMENT_VERSION, TaskSpec
 from rscbench.store import ResultStore, TaskRecord
 from rscbench.tasks import measure_task
 
-__all__ = ["EXECUTORS", "Progress", "RunSummary", "execute_task", "run_tasks", "worker_died_record"]
+__all__ = [
+    "EXECUTORS",
+    "Progress",
+    "RunSummary",
+    "execute_task",
+    "gpu_assignments",
+    "pin_worker_to_gpu",
+    "run_tasks",
+    "worker_died_record",
+]
 
 EXECUTORS = ("local", "dask")
 
@@ -64,6 +73,12 @@ def _status_bytes(field_name: str) -> int | None:
     return None
 
 
+def _synchronize(device: str) -> None:
+    """Wait for queued CUDA work, so a wall time read next covers the kernels, not their launch."""
+    if device == "cuda" and torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def _device_name(device: str) -> str:
     if device == "cuda" and torch.cuda.is_available():
         return f"cuda:{torch.cuda.get_device_name(0)}"
@@ -89,9 +104,10 @@ def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None
 
     Never raises for a task's own failure: an exception becomes status "failed" with its message,
     the timeout status "timeout" (enforced with SIGALRM where the task runs on a Unix main
-    thread: in-process and pool workers; Dask worker threads run without it). Peak memory is the growth of the
-    resident high-water mark over the resident size at the task's start (Linux; 0 when the task
-    freed more than it took), or CUDA's peak allocation on a GPU.
+    thread: in-process and pool workers; Dask worker threads run without it). The wall time is
+    read after a CUDA synchronize on a GPU. Peak memory is the growth of the resident high-water
+    mark over the resident size at the task's start (Linux; 0 when the task freed more than it
+    took), or CUDA's peak allocation (torch.cuda.max_memory_allocated) on a GPU.
     """
     spec = TaskSpec.from_dict(canonical)
     started, started_at = time.perf_counter(), _utc_now()
@@ -129,6 +145,8 @@ def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+    _synchronize(spec.device)
+    wall_seconds = time.perf_counter() - started
     if spec.device == "cuda" and torch.cuda.is_available():
         peak = int(torch.cuda.max_memory_allocated())
     else:
@@ -138,7 +156,7 @@ def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None
         spec,
         status=status,
         message=message,
-        wall_seconds=time.perf_counter() - started,
+        wall_seconds=wall_seconds,
         peak_memory_bytes=peak,
         metrics=metrics,
         trajectory=trajectory,
@@ -207,8 +225,10 @@ def run_tasks(
     """Run every task not yet in ``store`` and store each record the moment it finishes.
 
     ``executor`` "local" runs in this process when ``workers`` == 1 and in a pool of ``workers``
-    spawned processes otherwise; "dask" submits to the Dask scheduler at ``scheduler`` (the
-    optional extra rscbench[dask]). Only this process writes the store.
+    spawned processes otherwise (on CUDA each worker is pinned to one GPU, round robin); "dask"
+    submits to the Dask scheduler at ``scheduler`` (the optional extra rscbench[dask]; CUDA tasks
+    go only to workers that declare a ``GPU`` resource, one task per GPU). Only this process
+    writes the store.
     """
     if executor not in EXECUTORS:
         raise InvalidArgumentError("executor", executor, "one of " + ", ".join(EXECUTORS))
@@ -238,8 +258,22 @@ def run_tasks(
         for canonical in canonicals:
             finish(execute_task(canonical, timeout_seconds))
     else:
-        _run_in_pool(canonicals, workers, timeout_seconds, finish)
+        gpus = torch.cuda.device_count() if any(task.device == "cuda" for task in pending) else 0
+        _run_in_pool(canonicals, workers, timeout_seconds, finish, gpus=gpus)
     return RunSummary(len(tasks), len(tasks) - len(pending), statuses, time.perf_counter() - started)
+
+
+def gpu_assignments(workers: int, gpus: int) -> list[int]:
+    """The GPU index of each of ``workers`` pool workers: round robin over ``gpus`` devices."""
+    require_integer("workers", workers, 1)
+    require_integer("gpus", gpus, 1)
+    return [worker % gpus for worker in range(workers)]
+
+
+def pin_worker_to_gpu(assignments: Any) -> None:
+    """Pool-worker initializer: take one GPU index from the ``assignments`` queue and make it the only
+    visible device (CUDA_VISIBLE_DEVICES), before this process touches CUDA."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = str(assignments.get())
 
 
 def _run_in_pool(
@@ -247,11 +281,23 @@ def _run_in_pool(
     workers: int,
     timeout_seconds: float | None,
     finish: Callable[[dict[str, Any]], None],
+    *,
+    gpus: int = 0,
 ) -> None:
-    """Run tasks in spawned worker processes; a task whose worker died is recorded as failed."""
+    """Run tasks in spawned worker processes; a task whose worker died is recorded as failed.
+
+    With ``gpus`` > 0 each worker is pinned to one GPU (:func:`gpu_assignments`).
+    """
+    context = get_context("spawn")
     queue = list(canonicals)
     while queue:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pinning: dict[str, Any] = {}
+        if gpus > 0:
+            assignments = context.Queue()
+            for index in gpu_assignments(workers, gpus):
+                assignments.put(index)
+            pinning = {"initializer": pin_worker_to_gpu, "initargs": (assignments,)}
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, **pinning) as pool:
             running = {
                 pool.submit(execute_task, canonical, timeout_seconds): canonical for canonical in queue
             }

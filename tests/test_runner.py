@@ -2,6 +2,7 @@
 
 import io
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -13,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from rscbench.runner import execute_task, run_tasks
+from rscbench.errors import InvalidArgumentError, RscbenchError
+from rscbench.runner import execute_task, gpu_assignments, pin_worker_to_gpu, run_tasks
 from rscbench.specs import task_from_flat
 from rscbench.store import ResultStore
 from rscbench.suites import load_suite
@@ -166,3 +168,57 @@ def test_cuda_task_without_a_gpu_is_a_recorded_failure() -> None:
         pytest.skip("a CUDA device is present")
     record = execute_task(task_from_flat(TINY | {"device": "cuda"}).canonical())
     assert record["status"] == "failed" and "cuda" in record["message"]
+
+
+def test_pool_workers_are_pinned_round_robin_one_gpu_each(monkeypatch) -> None:
+    assert gpu_assignments(4, 2) == [0, 1, 0, 1] and gpu_assignments(2, 8) == [0, 1]
+    with pytest.raises(InvalidArgumentError):
+        gpu_assignments(2, 0)
+    queue = multiprocessing.get_context("spawn").Queue()
+    queue.put(1)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    pin_worker_to_gpu(queue)
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "1"
+
+
+def test_dask_sends_cuda_tasks_only_to_workers_that_declare_a_gpu(tmp_path) -> None:
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from rscbench.dask_executor import require_gpu_workers
+
+    cuda_task = task_from_flat(TINY | {"device": "cuda"})
+    with (
+        distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,
+        ResultStore(tmp_path / "none.sqlite") as store,
+        pytest.raises(RscbenchError, match="GPU=1"),
+    ):
+        run_tasks([cuda_task], store, executor="dask", scheduler=cluster.scheduler_address)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, processes=False, dashboard_address=None, resources={"GPU": 1}
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert require_gpu_workers(client.scheduler_info()["workers"]) == 1
+        with ResultStore(tmp_path / "gpu.sqlite") as store:
+            summary = run_tasks(
+                [cuda_task],
+                store,
+                executor="dask",
+                scheduler=cluster.scheduler_address,
+                progress_stream=io.StringIO(),
+            )
+            expected = "ok" if torch.cuda.is_available() else "failed"
+            assert summary.statuses == {expected: 1}
+
+
+@pytest.mark.gpu
+def test_a_task_on_cuda_matches_the_cpu_in_float64() -> None:
+    """The CUDA path end to end: same spec on both devices, float64, metrics within 1e-6 relative."""
+    spec = TINY | {"dtype": "float64", "gd_steps": 20, "rsc_every": 10}
+    cpu = execute_task(task_from_flat(spec).canonical())
+    gpu = execute_task(task_from_flat(spec | {"device": "cuda"}).canonical())
+    assert cpu["status"] == gpu["status"] == "ok" and gpu["device"].startswith("cuda:")
+    assert gpu["peak_memory_bytes"] > 0
+    for key, value in cpu["metrics"].items():
+        if isinstance(value, float) and key != "dataset_hash":
+            assert gpu["metrics"][key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
