@@ -10,9 +10,14 @@ summation and are carried in float64, as is the tridiagonal matrix (float32 BLAS
 Reorthogonalization is classical Gram-Schmidt against the whole basis, with a second pass when
 the first removed much of the vector (Kahan-Parlett "twice is enough").
 
-Memory: the Lanczos basis grows in blocks of ``BASIS_BLOCK`` vectors as steps are taken, so a run
-of k steps holds ``B * (ceil(k / BASIS_BLOCK) * BASIS_BLOCK + 4) * s`` numbers of the operator's
-dtype (k <= min(max_iter, s)): the basis plus four working vectors.
+Memory, counted in vectors of length s of the operator's dtype, per problem: the Lanczos basis
+grows in blocks of ``BASIS_BLOCK`` vectors as steps are taken and never holds more than
+min(max_iter, s) vectors (the last block is cut to that capacity), so a run of k steps holds
+min(ceil(k / BASIS_BLOCK) * BASIS_BLOCK, max_iter, s) basis vectors plus ``WORK_VECTORS`` working
+vectors (the current vector, its image and two temporaries of an update); the caller holds the
+start block. ``lanczos_vectors`` states that bound; rscbench.measure.memory turns it into bytes and
+derives a step cap from a memory budget. The operator's own memory (a Hessian-vector product's
+graph) comes on top.
 """
 
 from __future__ import annotations
@@ -29,11 +34,14 @@ __all__ = [
     "BASIS_BLOCK",
     "DEFAULT_MAX_ITER",
     "TARGETS",
+    "WORK_VECTORS",
     "KrylovBasis",
     "LanczosResult",
     "PowerResult",
+    "basis_capacity",
     "inner_product",
     "lanczos",
+    "lanczos_vectors",
     "power_iteration",
     "random_start",
     "tridiagonal",
@@ -42,22 +50,55 @@ __all__ = [
 BatchedMatvec = Callable[[Tensor], Tensor]
 BASIS_BLOCK = 8
 DEFAULT_MAX_ITER = 128
-"""Step cap of every Lanczos run; memory grows with the steps taken, not with this cap."""
+"""Step cap of every Lanczos run; memory grows with the steps taken, up to this cap."""
 TARGETS = ("both", "largest", "smallest")
+WORK_VECTORS = 4
+"""Vectors of length s that one Lanczos problem holds besides its basis (q, A q and two temporaries)."""
+
+
+def basis_capacity(max_iter: int, size: int) -> int:
+    """The most Lanczos vectors one problem can store: one per step, at most ``size`` steps."""
+    return min(max_iter, size)
+
+
+def lanczos_vectors(max_iter: int, size: int, steps: int | None = None) -> int:
+    """Vectors of length ``size`` one problem of ``lanczos`` holds at its peak: basis plus work vectors.
+
+    With ``steps`` None the bound for any run with this ``max_iter``: min(max_iter, size) basis
+    vectors + WORK_VECTORS. With ``steps`` (the iterations a run took) the basis as allocated for
+    that run: min(ceil(steps / BASIS_BLOCK) * BASIS_BLOCK, max_iter, size) + WORK_VECTORS.
+    """
+    capacity = basis_capacity(max_iter, size)
+    if steps is None:
+        return capacity + WORK_VECTORS
+    return min(-(-steps // BASIS_BLOCK) * BASIS_BLOCK, capacity) + WORK_VECTORS
 
 
 class KrylovBasis:
-    """Orthonormal Lanczos vectors of B problems, stored in blocks of BASIS_BLOCK rows (B, block, s)."""
+    """Orthonormal Lanczos vectors of B problems, stored in blocks of BASIS_BLOCK rows (B, block, s).
 
-    def __init__(self, batch: int, size: int, like: Tensor) -> None:
+    ``capacity`` (None: unbounded) caps the vectors stored: the last block is cut to it and an
+    append beyond it is refused, so the basis never holds more than ``capacity`` vectors.
+    """
+
+    def __init__(self, batch: int, size: int, like: Tensor, *, capacity: int | None = None) -> None:
         self.batch, self.size, self._like = batch, size, like
+        self.capacity = capacity
         self.blocks: list[Tensor] = []
         self.count = 0
 
+    @property
+    def allocated(self) -> int:
+        """Vectors per problem the blocks hold room for (stored or not yet)."""
+        return sum(block.shape[1] for block in self.blocks)
+
     def append(self, vectors: Tensor) -> None:
         """Store the next vector of every problem (shape (B, s))."""
+        if self.capacity is not None and self.count >= self.capacity:
+            raise InvalidArgumentError("Krylov basis size", self.count + 1, f"at most {self.capacity}")
         if self.count % BASIS_BLOCK == 0:
-            self.blocks.append(self._like.new_zeros(self.batch, BASIS_BLOCK, self.size))
+            rows = BASIS_BLOCK if self.capacity is None else min(BASIS_BLOCK, self.capacity - self.count)
+            self.blocks.append(self._like.new_zeros(self.batch, rows, self.size))
         self.blocks[-1][:, self.count % BASIS_BLOCK] = vectors
         self.count += 1
 
@@ -176,6 +217,10 @@ def lanczos(
     tol * norm over the last ``patience`` steps, or the Krylov space became invariant; the batch
     stops when every problem has. ``orthogonal_to`` (B, s), unit rows, restricts each operator to
     the orthogonal complement of that vector (the operator is applied as P A P).
+
+    Memory: at most B * lanczos_vectors(max_iter, s) vectors of length s in start's dtype (the
+    basis, capped at min(max_iter, s) vectors, plus WORK_VECTORS), besides ``matvec``'s own; to
+    fit a budget, lower ``max_iter`` (rscbench.measure.memory.lanczos_step_cap).
     """
     if start.dim() != 2:
         raise InvalidArgumentError("start.shape", tuple(start.shape), "(B, s), a block of start vectors")
@@ -187,9 +232,9 @@ def lanczos(
     if patience is not None and patience < 1:
         raise InvalidArgumentError("patience", patience, "None or an integer >= 1")
     batch, size = start.shape
-    capacity = min(max_iter, size)
+    capacity = basis_capacity(max_iter, size)
     dtype = start.dtype
-    basis = KrylovBasis(batch, size, start)
+    basis = KrylovBasis(batch, size, start, capacity=capacity)
     alphas = torch.zeros(batch, capacity, dtype=torch.float64, device=start.device)
     betas = torch.zeros_like(alphas)
     done = torch.zeros(batch, dtype=torch.bool, device=start.device)
@@ -250,7 +295,7 @@ def lanczos(
             done |= hit
         if bool(done.all()):
             break
-        q = torch.where(done[:, None], torch.zeros_like(w), w / beta.clamp_min(tiny).to(dtype)[:, None])
+        q = (w / beta.clamp_min(tiny).to(dtype)[:, None]).masked_fill_(done[:, None], 0.0)
 
     return LanczosResult(
         lambda_max=values[:, 0],

@@ -32,7 +32,15 @@ from torch import Tensor, nn
 from torch.func import grad, jvp, vjp, vmap
 from torch.utils.flop_counter import FlopCounterMode
 
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
+from rscbench.measure.memory import (
+    JACOBIAN_CHUNK_BYTES,
+    MemoryBudgetError,
+    jacobian_gram_bytes,
+    products_gram_bytes,
+    saved_activation_bytes,
+    structured_gram_bytes,
+)
 from rscbench.measure.params import (
     FlatLayout,
     ModelFn,
@@ -54,9 +62,10 @@ __all__ = [
     "per_sample_grad_norms",
     "per_sample_grad_norms_of",
     "pl_constant",
+    "plan_generic_gram",
 ]
 
-JACOBIAN_BUDGET_BYTES = 256 * 2**20
+JACOBIAN_BUDGET_BYTES = JACOBIAN_CHUNK_BYTES
 """Memory for Jacobian rows (or vjp results) held at once when ``chunk_size`` is None: 256 MiB."""
 
 NTK_METHODS = ("auto", "structured", "jacobian", "products")
@@ -68,7 +77,14 @@ _GENERIC_METHODS = ("auto", "jacobian", "products")
 # --------------------------------------------------------------------------------------------------
 
 
-def ntk_gram(model: nn.Module, X: Tensor, *, method: str = "auto", chunk_size: int | None = None) -> Tensor:
+def ntk_gram(
+    model: nn.Module,
+    X: Tensor,
+    *,
+    method: str = "auto",
+    chunk_size: int | None = None,
+    memory_budget_bytes: int | None = None,
+) -> Tensor:
     """The empirical NTK Gram matrix K_ij = <grad_theta f(x_i), grad_theta f(x_j)>, shape (n, n).
 
     theta is every parameter of ``model``; f must give one scalar per row of X (output shape (n,) or
@@ -77,8 +93,9 @@ def ntk_gram(model: nn.Module, X: Tensor, *, method: str = "auto", chunk_size: i
 
     ``method``:
 
-    * ``"auto"``: ``"structured"`` for a :class:`PaperMLP` with ``out_dim == 1`` (and its own forward);
-      otherwise the cheaper generic path as :func:`ntk_gram_of` with ``method="auto"`` decides.
+    * ``"auto"``: ``"structured"`` for a :class:`PaperMLP` with ``out_dim == 1`` (and its own forward)
+      when it fits ``memory_budget_bytes`` (it is the fastest and, but for n^2 terms, the lightest);
+      otherwise the cheaper generic path that fits, as :func:`ntk_gram_of` with ``method="auto"``.
     * ``"structured"``: the layer-wise formula (see the module docstring); only for such a PaperMLP.
       O(n L m + n^2) memory, no parameter-sized vector held.
     * ``"jacobian"``: chunked Jacobian contraction; holds at most ``chunk_size`` Jacobian rows.
@@ -86,22 +103,43 @@ def ntk_gram(model: nn.Module, X: Tensor, *, method: str = "auto", chunk_size: i
       the n-row forward intermediates.
 
     ``chunk_size`` (generic paths only): rows (or columns) handled at once; None takes
-    ``JACOBIAN_BUDGET_BYTES // (p * element size)``, at least 1.
+    ``JACOBIAN_BUDGET_BYTES // (p * element size)``, at least 1, or with a budget the largest that fits.
+
+    ``memory_budget_bytes`` (None: no limit) bounds the estimated peak (rscbench.measure.memory):
+    a method that cannot fit it is not run, and MemoryBudgetError is raised before any work when
+    none that is allowed fits.
     """
     _check_model(model)
     _check_method(method, NTK_METHODS)
     _check_chunk_size(chunk_size)
+    _check_budget(memory_budget_bytes)
     _check_X_for_model(model, X)
     if _is_structured(model):
         if method in ("auto", "structured"):
-            return _structured_gram(model, X)
+            need = structured_gram_bytes(X.shape[0], _paper_row_act(model, X), X.dtype.itemsize)
+            if memory_budget_bytes is None or need <= memory_budget_bytes:
+                return _structured_gram(model, X)
+            if method == "structured":
+                raise MemoryBudgetError("ntk_gram (structured)", need, memory_budget_bytes)
     elif method == "structured":
         raise InvalidArgumentError(
             "method",
             method,
             "'structured' only for a PaperMLP with out_dim == 1; else 'auto', 'jacobian', 'products'",
         )
-    return ntk_gram_of(model_function(model), detached_params(model), X, method=method, chunk_size=chunk_size)
+    return ntk_gram_of(
+        model_function(model),
+        detached_params(model),
+        X,
+        method=method,
+        chunk_size=chunk_size,
+        memory_budget_bytes=memory_budget_bytes,
+    )
+
+
+def _paper_row_act(model: PaperMLP, X: Tensor) -> int:
+    """Bytes the paper network's forward saves per row: (d + m L + 1) elements."""
+    return (X.shape[1] + model.width * model.depth + 1) * X.dtype.itemsize
 
 
 def ntk_gram_of(
@@ -111,6 +149,7 @@ def ntk_gram_of(
     *,
     method: str = "jacobian",
     chunk_size: int | None = None,
+    memory_budget_bytes: int | None = None,
 ) -> Tensor:
     """The empirical NTK Gram matrix K = J J^T (n x n) of any torch function f(params, X) -> (n,).
 
@@ -134,17 +173,25 @@ def ntk_gram_of(
       n rows), and take the smaller. For dense layers F ~ 2 p, so the Jacobian contraction wins at every
       (n, p) (about 2 n^2 p against 8 n^2 p); products win when p far exceeds the per-row compute
       (embedding tables, parameters a row touches only in part). Elementwise work is not counted.
+      Only methods whose estimated peak fits ``memory_budget_bytes`` compete.
 
-    ``chunk_size``: C above; None takes ``JACOBIAN_BUDGET_BYTES // (p * element size)``, at least 1.
+    ``chunk_size``: C above; None takes ``JACOBIAN_BUDGET_BYTES // (p * element size)``, at least 1,
+    or, with a budget, the largest C whose estimated peak fits it.
+
+    ``memory_budget_bytes`` (None: no limit): the estimated peak of each method at its chunk, by
+    rscbench.measure.memory.jacobian_gram_bytes / products_gram_bytes with the bytes one row's
+    forward saves (measured by a forward on one row); MemoryBudgetError before any work when the
+    method asked for (or, for "auto", every method) cannot fit.
     """
     _check_method(method, _GENERIC_METHODS)
     _check_chunk_size(chunk_size)
-    layout = FlatLayout(params)
+    _check_budget(memory_budget_bytes)
+    FlatLayout(params)
     _check_X(X)
-    out = _scalar_rows(model_fn, params, X)
-    chunk = chunk_size if chunk_size is not None else _default_chunk(layout.dim, out.dtype)
-    if method == "auto":
-        method = _choose_generic_method(model_fn, params, X, layout.dim, chunk)
+    _scalar_rows(model_fn, params, X)
+    method, chunk = plan_generic_gram(
+        model_fn, params, X, method=method, chunk_size=chunk_size, memory_budget_bytes=memory_budget_bytes
+    )
     if method == "products":
         K = _products_gram(model_fn, params, X, chunk)
     else:
@@ -246,21 +293,78 @@ def _products_gram(model_fn: ModelFn, params: ParamDict, X: Tensor, chunk: int) 
     return K
 
 
-def _choose_generic_method(model_fn: ModelFn, params: ParamDict, X: Tensor, p: int, chunk: int) -> str:
-    """The generic path with fewer estimated flops for this (n, p, per-row forward flops F)."""
-    n = X.shape[0]
+def plan_generic_gram(
+    model_fn: ModelFn,
+    params: ParamDict,
+    X: Tensor,
+    *,
+    method: str = "auto",
+    chunk_size: int | None = None,
+    memory_budget_bytes: int | None = None,
+) -> tuple[str, int]:
+    """The generic Gram method and chunk :func:`ntk_gram_of` runs: ("jacobian" or "products", C).
+
+    Each candidate ("auto": both) gets its chunk (``chunk_size``; else with a budget the largest C
+    whose estimated peak fits, without one ``JACOBIAN_BUDGET_BYTES // (p s)``); those whose peak at
+    that chunk exceeds ``memory_budget_bytes`` drop out, and the one with fewer estimated flops
+    (see ntk_gram_of) wins. Raises MemoryBudgetError, with the smallest estimate, when none fits.
+    """
+    _check_method(method, _GENERIC_METHODS)
+    n, p = X.shape[0], FlatLayout(params).dim
     rows = X[: min(n, 4)]
     with FlopCounterMode(display=False) as counter:
-        model_fn(params, rows)
-    F = counter.get_total_flops() / rows.shape[0]
+        dtype = model_fn(params, rows).dtype
+    itemsize = dtype.itemsize
+    flops_per_row = counter.get_total_flops() / rows.shape[0]
+    row_act = saved_activation_bytes(model_fn, params, X[:1])
+    peak = {"jacobian": jacobian_gram_bytes, "products": products_gram_bytes}
+    candidates = ("jacobian", "products") if method == "auto" else (method,)
+    fitting: list[tuple[float, str, int]] = []
+    smallest: tuple[int, str] | None = None
+    for name in candidates:
+
+        def need(chunk: int, name: str = name) -> int:
+            return peak[name](n, chunk, p * itemsize, row_act, itemsize)
+
+        if chunk_size is not None:
+            chunk = chunk_size
+        elif memory_budget_bytes is None:
+            chunk = _default_chunk(p, dtype)
+        else:
+            chunk = _largest_fitting(need, n, memory_budget_bytes)
+        if smallest is None or need(chunk) < smallest[0]:
+            smallest = (need(chunk), name)
+        if memory_budget_bytes is None or need(chunk) <= memory_budget_bytes:
+            fitting.append((_gram_flops(name, n, p, flops_per_row, chunk), name, chunk))
+    if not fitting:
+        assert smallest is not None
+        raise MemoryBudgetError(f"ntk_gram ({smallest[1]})", smallest[0], memory_budget_bytes or 0)
+    _, name, chunk = min(fitting)
+    return name, chunk
+
+
+def _largest_fitting(need: Callable[[int], int], n: int, budget: int) -> int:
+    """The largest chunk in [1, n] with need(chunk) <= budget (need grows with chunk); 1 if none."""
+    low, high = 1, n
+    while low < high:
+        middle = (low + high + 1) // 2
+        if need(middle) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _gram_flops(method: str, n: int, p: int, flops_per_row: float, chunk: int) -> float:
+    """Estimated flops: jacobian 3 F (rows of J computed) + 2 n^2 p; products n F + 4 n^2 F."""
+    if method == "products":
+        return n * flops_per_row + 4 * n * n * flops_per_row
     if n <= chunk:
         rows_computed = n
     else:
         resident = max(1, chunk - max(1, chunk // 4))
         rows_computed = n + n * n / (2 * resident)
-    jacobian_cost = 3 * F * rows_computed + 2 * n * n * p
-    products_cost = n * F + 4 * n * n * F
-    return "products" if products_cost < jacobian_cost else "jacobian"
+    return 3 * flops_per_row * rows_computed + 2 * n * n * p
 
 
 # --------------------------------------------------------------------------------------------------
@@ -433,6 +537,11 @@ def _check_model(model: object) -> None:
 def _check_method(method: object, allowed: tuple[str, ...]) -> None:
     if method not in allowed:
         raise InvalidArgumentError("method", method, "one of " + ", ".join(repr(m) for m in allowed))
+
+
+def _check_budget(memory_budget_bytes: object) -> None:
+    if memory_budget_bytes is not None:
+        require_integer("memory_budget_bytes", memory_budget_bytes, 1)
 
 
 def _check_chunk_size(chunk_size: object) -> None:

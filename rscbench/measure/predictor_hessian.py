@@ -33,9 +33,16 @@ import torch
 from torch import Tensor, nn
 from torch.func import grad, jvp, vmap
 
-from rscbench.errors import InvalidArgumentError
+from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.hvp import HessianOperator
 from rscbench.measure.lanczos import DEFAULT_MAX_ITER, LanczosResult, lanczos, random_start
+from rscbench.measure.memory import (
+    PROBE_BUDGET_BYTES,
+    MemoryBudgetError,
+    predictor_probe_bytes,
+    saved_activation_bytes,
+    structured_dim,
+)
 from rscbench.measure.params import FlatLayout, detached_params, model_function, scalar_output
 from rscbench.models import PaperMLP
 
@@ -48,7 +55,8 @@ __all__ = [
 ]
 
 PREDICTOR_STRATEGIES = ("auto", "structured", "loop", "vmap")
-DEFAULT_MEMORY_BUDGET_BYTES = 1 << 30
+DEFAULT_MEMORY_BUDGET_BYTES = PROBE_BUDGET_BYTES
+"""Memory the probes of one chunk may take when no budget is given (sizes chunks, never refuses)."""
 
 
 class ConvergenceWarning(UserWarning):
@@ -106,15 +114,19 @@ def predictor_hessian_spectra(
     seed: int = 0,
     strategy: str = "auto",
     chunk_size: int | None = None,
-    memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
+    memory_budget_bytes: int | None = None,
 ) -> PredictorHessianSpectra:
     """Extreme eigenvalues of the predictor Hessian at each row of X, with their certificates.
 
     ``strategy`` "auto" runs "structured" for a PaperMLP with scalar output, else "vmap" on a
     CUDA device and "loop" on the CPU (where measured vmap lost to the loop beyond small widths).
-    Probes are processed in chunks of ``chunk_size`` (None: the largest chunk whose Lanczos basis
-    fits ``memory_budget_bytes``; "loop" always takes one probe at a time). The start vector of
-    probe i is drawn from ``seed + i``.
+    Probes are processed in chunks: ``chunk_size`` probes, or (None) as many as fit the memory
+    budget by rscbench.measure.memory.predictor_probe_bytes (each probe's Lanczos state at the
+    ``max_iter`` cap and its share of the graph); "loop" always takes one probe at a time.
+    ``memory_budget_bytes`` (None: DEFAULT_MEMORY_BUDGET_BYTES for sizing chunks only) is the
+    bytes a chunk may take; when given, a chunk that cannot fit it (one probe, or ``chunk_size``
+    probes) raises MemoryBudgetError before any work. Each probe's result does not depend on the
+    chunking. The start vector of probe i is drawn from ``seed + i``.
     """
     if strategy not in PREDICTOR_STRATEGIES:
         raise InvalidArgumentError("strategy", strategy, "one of " + ", ".join(PREDICTOR_STRATEGIES))
@@ -122,6 +134,8 @@ def predictor_hessian_spectra(
         raise InvalidArgumentError("X.shape", tuple(X.shape), "(n, d) with n >= 1")
     if chunk_size is not None and (isinstance(chunk_size, bool) or chunk_size < 1):
         raise InvalidArgumentError("chunk_size", chunk_size, "None or an integer >= 1")
+    if memory_budget_bytes is not None:
+        require_integer("memory_budget_bytes", memory_budget_bytes, 1)
     params = detached_params(model)
     scalar_output(model_function(model), params, X[:1])
     structured = isinstance(model, PaperMLP) and model.out_dim == 1
@@ -132,10 +146,16 @@ def predictor_hessian_spectra(
 
     dtype = X.dtype
     size = _structured_dim(model) if strategy == "structured" else FlatLayout(params).dim
-    per_probe_bytes = (min(max_iter, size) + 6) * size * torch.finfo(dtype).bits // 8
-    chunk = chunk_size or max(1, memory_budget_bytes // per_probe_bytes)
-    if strategy == "loop":
-        chunk = 1
+    row_act = 0 if strategy == "structured" else saved_activation_bytes(model_function(model), params, X[:1])
+    per_probe = predictor_probe_bytes(
+        strategy, size=size, itemsize=dtype.itemsize, row_act_bytes=row_act, max_iter=max_iter
+    )
+    budget = DEFAULT_MEMORY_BUDGET_BYTES if memory_budget_bytes is None else memory_budget_bytes
+    chunk = 1 if strategy == "loop" else min(X.shape[0], chunk_size or max(1, budget // per_probe))
+    if memory_budget_bytes is not None and chunk * per_probe > memory_budget_bytes:
+        raise MemoryBudgetError(
+            f"predictor_hessian ({strategy}, {chunk} probes)", chunk * per_probe, memory_budget_bytes
+        )
     run = {"structured": _structured_chunk, "loop": _loop_probe, "vmap": _vmap_chunk}[strategy]
     parts = []
     for first in range(0, X.shape[0], chunk):
@@ -170,6 +190,7 @@ def predictor_hessian_norms(
     seed: int = 0,
     strategy: str = "auto",
     chunk_size: int | None = None,
+    memory_budget_bytes: int | None = None,
 ) -> Tensor:
     """||nabla^2_theta f(theta; x_i)||_2 for each row of X, shape (n,), float64 (dimensionless).
 
@@ -185,6 +206,7 @@ def predictor_hessian_norms(
         seed=seed,
         strategy=strategy,
         chunk_size=chunk_size,
+        memory_budget_bytes=memory_budget_bytes,
     ).norms
 
 
@@ -212,8 +234,8 @@ def _vmap_chunk(model: nn.Module, rows: Tensor):
 
 
 def _structured_dim(model: PaperMLP) -> int:
-    """Dimension of the reduced space: m for W^(1), 2 m_{l-1}... per hidden layer, m for the head."""
-    return model.width + (model.depth - 1) * (model.width + model.width) + model.width
+    """Dimension of the reduced space: m for W^(1), 2 m per later hidden layer, m for the head."""
+    return structured_dim(model.width, model.depth)
 
 
 def _unit(rows: Tensor) -> Tensor:

@@ -69,8 +69,11 @@ def hessian_extremes(
     rscbench.measure.hvp; "reuse" builds the gradient graph once for all products). Stops when
     the Ritz residual of the ``target`` end ("both", "largest" or "smallest") is <= tol * norm;
     the other end is still reported with its own residual. ``converged`` is False if
-    ``max_iter`` steps did not get there. Memory: the Krylov basis (the steps taken, rounded up to
-    a block of 8, at most max_iter) + 5 parameter-sized vectors, plus the gradient graph.
+    ``max_iter`` steps did not get there. Memory: at most lanczos_vectors(max_iter, p) + 3
+    parameter-sized vectors (the Krylov basis, min(max_iter, p) vectors allocated 8 at a time as
+    steps are taken, 4 work vectors, the start, the leaves and gradient of the kept graph) plus the
+    gradient graph; rscbench.measure.memory.loss_hessian_bytes states it in bytes and
+    lanczos_step_cap gives the ``max_iter`` that fits a budget.
     """
     operator = HessianOperator(fn, params, method)
     start = random_start(1, operator.dim, seed=seed, dtype=operator.dtype, device=operator.device)

@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from rscbench.errors import InvalidArgumentError
-from rscbench.measure.lanczos import lanczos, power_iteration, random_start
+from rscbench.measure.lanczos import (
+    WORK_VECTORS,
+    KrylovBasis,
+    basis_capacity,
+    lanczos,
+    lanczos_vectors,
+    power_iteration,
+    random_start,
+)
 
 
 def symmetric(size: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
@@ -142,3 +150,22 @@ def test_unknown_target_is_refused() -> None:
     with pytest.raises(InvalidArgumentError) as error:
         run(symmetric(5), target="middle")
     assert error.value.argument == "target"
+
+
+@pytest.mark.parametrize(("size", "max_iter"), [(30, 13), (10, 128), (50, 8), (50, 17), (200, 40)])
+def test_basis_never_holds_more_than_the_stated_count(size: int, max_iter: int) -> None:
+    A = symmetric(size, batch=2, seed=size)
+    result = run(A, tol=1e-14, max_iter=max_iter, keep_basis=True)
+    steps = int(result.iterations.max())
+    assert result.basis.allocated <= basis_capacity(max_iter, size) == min(max_iter, size)
+    assert result.basis.allocated + WORK_VECTORS == lanczos_vectors(max_iter, size, steps)
+    assert lanczos_vectors(max_iter, size) == min(max_iter, size) + WORK_VECTORS
+
+
+def test_a_capped_basis_refuses_one_vector_more() -> None:
+    basis = KrylovBasis(1, 5, torch.zeros(1, 5), capacity=2)
+    basis.append(torch.ones(1, 5))
+    basis.append(torch.ones(1, 5))
+    with pytest.raises(InvalidArgumentError):
+        basis.append(torch.ones(1, 5))
+    assert basis.allocated == 2

@@ -11,7 +11,7 @@ from torch import nn
 from torch.func import functional_call, jacrev
 
 from rscbench.errors import InvalidArgumentError
-from rscbench.measure import ntk
+from rscbench.measure import memory, ntk
 from rscbench.measure.ntk import (
     NtkSpectrum,
     ntk_drift,
@@ -22,6 +22,7 @@ from rscbench.measure.ntk import (
     per_sample_grad_norms_of,
     pl_constant,
 )
+from rscbench.measure.params import model_function
 from rscbench.models import paper_mlp
 
 # float64 throughout the exactness checks: the paths differ only in summation order over p <= ~200
@@ -146,17 +147,75 @@ def test_auto_rule_picks_jacobian_for_dense_and_products_for_sparse_use():
     dense = make_foreign()
     X = inputs(6, 3)
     params = {name: p.detach() for name, p in dense.named_parameters()}
-    p = sum(v.numel() for v in params.values())
-    assert ntk._choose_generic_method(lambda q, x: functional_call(dense, q, (x,)), params, X, p, 100) == (
-        "jacobian"
-    )
+    plan = ntk.plan_generic_gram(lambda q, x: functional_call(dense, q, (x,)), params, X, chunk_size=100)
+    assert plan == ("jacobian", 100)
     g = torch.Generator().manual_seed(0)
     table = {"table": torch.randn(5000, 4, generator=g).double(), "u": torch.randn(4, generator=g).double()}
     Xe = torch.stack([torch.tensor([3.0, 7, 3, 11, 4000, 9]), torch.randn(6, generator=g)], 1).double()
-    assert ntk._choose_generic_method(embedding_model, table, Xe, 20004, 100) == "products"
+    assert ntk.plan_generic_gram(embedding_model, table, Xe, chunk_size=100) == ("products", 100)
     K_auto = ntk_gram_of(embedding_model, table, Xe, method="auto")
     K_jac = ntk_gram_of(embedding_model, table, Xe, method="jacobian")
     assert rel_err(K_auto, K_jac) < EXACT_RTOL
+
+
+def wide_elementwise_model(params, X):
+    """An embedding row spread over 1000 copies by elementwise work only: no counted flops (products
+    win on flops) but 32 KB saved per row, so products' n-row tangents outweigh two Jacobian rows."""
+    row = params["table"][X[:, 0].long()]
+    return torch.tanh(row.repeat(1, 1000) + X[:, 1:2]).sum(1) / 1000
+
+
+def test_budget_sends_auto_to_the_method_that_fits_or_refuses():
+    g = torch.Generator().manual_seed(0)
+    table = {"table": torch.randn(5000, 4, generator=g).double()}
+    X = torch.stack([torch.randint(0, 5000, (32,), generator=g).double(), torch.randn(32, generator=g)], 1)
+    p_bytes, n = 20000 * 8, 32
+    row_act = memory.saved_activation_bytes(wide_elementwise_model, table, X[:1])
+    need = {
+        name: fn(n, 1, p_bytes, row_act, 8)
+        for name, fn in (("jacobian", memory.jacobian_gram_bytes), ("products", memory.products_gram_bytes))
+    }
+    assert need["jacobian"] < need["products"]  # the flop winner (products) is the heavier one
+    assert ntk.plan_generic_gram(wide_elementwise_model, table, X)[0] == "products"
+    budget = (need["jacobian"] + need["products"]) // 2
+    method, chunk = ntk.plan_generic_gram(wide_elementwise_model, table, X, memory_budget_bytes=budget)
+    assert method == "jacobian" and memory.jacobian_gram_bytes(n, chunk, p_bytes, row_act, 8) <= budget
+    K = ntk_gram_of(wide_elementwise_model, table, X, method="auto", memory_budget_bytes=budget)
+    assert rel_err(K, ntk_gram_of(wide_elementwise_model, table, X, method="products")) < EXACT_RTOL
+    with pytest.raises(memory.MemoryBudgetError) as refused:
+        ntk_gram_of(wide_elementwise_model, table, X, method="products", memory_budget_bytes=budget)
+    assert refused.value.budget_bytes == budget and refused.value.estimate_bytes > budget
+    with pytest.raises(memory.MemoryBudgetError) as refused:
+        ntk_gram_of(wide_elementwise_model, table, X, memory_budget_bytes=need["jacobian"] - 1)
+    assert "jacobian" in refused.value.kernel
+
+
+def test_budget_picks_the_largest_chunk_that_fits():
+    model = make_foreign()
+    X = inputs(40, 3, seed=1)
+    f = model_function(model)
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    row_act = memory.saved_activation_bytes(f, params, X[:1])
+    p_bytes = sum(v.numel() for v in params.values()) * 8
+    budget = memory.jacobian_gram_bytes(40, 9, p_bytes, row_act, 8)
+    assert ntk.plan_generic_gram(f, params, X, method="jacobian", memory_budget_bytes=budget) == (
+        "jacobian",
+        9,
+    )
+    K = ntk_gram_of(f, params, X, method="jacobian", memory_budget_bytes=budget)
+    assert rel_err(K, dense_reference(model, X)) < EXACT_RTOL
+
+
+def test_structured_gram_falls_back_when_its_n_squared_terms_do_not_fit():
+    model = make_paper(PAPER_CASES[0])  # d = 3, m = 6, L = 1: p = 24, tiny next to n^2
+    X = inputs(64, 3, seed=3)
+    structured = memory.structured_gram_bytes(64, (3 + 6 + 1) * 8, 8)
+    budget = structured - 1
+    with pytest.raises(memory.MemoryBudgetError):
+        ntk_gram(model, X, method="structured", memory_budget_bytes=budget)
+    K = ntk_gram(model, X, memory_budget_bytes=budget)  # auto: the generic path that fits
+    assert rel_err(K, dense_reference(model, X)) < EXACT_RTOL
+    assert torch.equal(ntk_gram(model, X, memory_budget_bytes=structured), ntk_gram(model, X))
 
 
 def test_gram_works_under_no_grad_and_keeps_model_dtype():
