@@ -1,4 +1,4 @@
-"""The rscbench command line (DESIGN section 8): run, list and measure.
+"""The rscbench command line (DESIGN section 8): run, list, measure, report, compare, leaderboard, publish.
 
 Exit codes: 0 ok, 1 a verdict expected to hold (V1-V5) is not supported under `--strict` or a
 compared metric regressed, 2 bad input (one line on stderr, no traceback), 3 some task raised or
@@ -22,15 +22,21 @@ import torch
 from rscbench import __version__
 from rscbench.activations import ACTIVATIONS
 from rscbench.compare import compare_reports, load_report
-from rscbench.datasets import DATASETS, dataset_spec, load_dataset
-from rscbench.errors import InvalidArgumentError, RscbenchError
+from rscbench.datasets import DATASETS, load_dataset
+from rscbench.errors import InvalidArgumentError, RscbenchError, require_integer
+from rscbench.leaderboard.build import SCORES_FILE, add_entry, build_leaderboard, read_scores
+from rscbench.leaderboard.suite import LEADERBOARD_SUITE
+from rscbench.leaderboard.tables import leaderboard_markdown
 from rscbench.measure.losses import LOSSES
+from rscbench.measure.memory import available_memory_bytes
 from rscbench.metrics import METRICS
 from rscbench.report import write_report
 from rscbench.runner import EXECUTORS, execute_task, run_tasks
+from rscbench.site.publish import publish_site
 from rscbench.specs import DEVICES, DTYPES, QUANTITIES, TaskSpec, flat_fields, task_from_flat
 from rscbench.store import ResultStore
 from rscbench.suites import load_suite, shipped_suites
+from rscbench.tasks import estimate_memory
 from rscbench.verdicts import NOT_SUPPORTED, judge, verdict_table
 
 EXIT_OK, EXIT_STRICT, EXIT_BAD_INPUT, EXIT_TASK_FAILED = 0, 1, 2, 3
@@ -93,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--timeout", type=float, default=1800.0, help="seconds per task (default 1800)")
     run.add_argument("--dry-run", action="store_true", help="list the tasks and their sizes; run nothing")
+    run.add_argument(
+        "--memory-budget",
+        type=_byte_size,
+        help="memory each task may use, e.g. 8GiB or 512MiB (default: what the device has free, "
+        "shared among --workers); a task whose estimate exceeds it is refused before the run starts",
+    )
 
     listing = commands.add_parser(
         "list", help="list suites, a suite's tasks, datasets, activations, losses, metrics"
@@ -133,6 +145,31 @@ def build_parser() -> argparse.ArgumentParser:
                 help=f"default {default}",
             )
     measure.add_argument("--timeout", type=float, default=None, help="seconds (default: none)")
+
+    leaderboard = commands.add_parser(
+        "leaderboard", help="show the leaderboard, add an entry, or build (run what is missing and score)"
+    )
+    leaderboard.add_argument("action", nargs="?", choices=("show", "add", "build"), default="show")
+    leaderboard.add_argument("entry", nargs="?", help="the entry .toml file, with `add`")
+    leaderboard.add_argument(
+        "--dir", default="leaderboard", help="the leaderboard folder (default leaderboard/)"
+    )
+    leaderboard.add_argument(
+        "--suite", default=LEADERBOARD_SUITE, help="the leaderboard suite (default leaderboard)"
+    )
+    leaderboard.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1: in-process)"
+    )
+    leaderboard.add_argument("--timeout", type=float, default=1800.0, help="seconds per task (default 1800)")
+
+    publish = commands.add_parser(
+        "publish", help="write the static results site (works from disk, no network)"
+    )
+    publish.add_argument("--out", default="site", help="output folder (default site/)")
+    publish.add_argument("--reports", default="reports", help="folder of run directories (default reports/)")
+    publish.add_argument(
+        "--leaderboard", default="leaderboard", help="built leaderboard folder (default leaderboard/)"
+    )
     return parser
 
 
@@ -144,14 +181,60 @@ def _preflight(tasks: list[TaskSpec]) -> None:
         load_dataset(data.dataset, n=data.n, d=data.d, seed=data.dataset_seed, targets=data.targets)
 
 
+_BYTE_UNITS = {"": 1, "B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _byte_size(text: str) -> int:
+    """argparse type: a size in bytes written as an integer with an optional unit (KiB, MiB, GiB, TiB)."""
+    number = text.rstrip("BbIiKkMmGgTt")
+    unit = text[len(number) :].upper()
+    try:
+        value = float(number) * _BYTE_UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 8GiB, 512MiB or 1000000") from None
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a memory budget must be at least 1 byte")
+    return int(value)
+
+
+def _task_budget(args: argparse.Namespace, tasks: list[TaskSpec]) -> int:
+    """Bytes one task may use: --memory-budget, else the least free memory of the tasks' devices,
+    shared among the local workers."""
+    if args.memory_budget is not None:
+        return args.memory_budget // args.workers
+    return min(available_memory_bytes(device) for device in {task.device for task in tasks}) // args.workers
+
+
+def _memory_preflight(tasks: list[TaskSpec], budget: int) -> None:
+    """Refuse the run, before anything runs, when some task's estimated peak exceeds ``budget``."""
+    over = []
+    for task in tasks:
+        estimate = estimate_memory(task)
+        if estimate.total_bytes > budget:
+            over.append((estimate, task))
+    if over:
+        estimate, task = max(over, key=lambda pair: pair[0].total_bytes)
+        largest, mib = estimate.largest, 2**20
+        raise RscbenchError(
+            f"memory: {len(over)} of {len(tasks)} tasks do not fit the budget of {budget / mib:.0f} MiB "
+            f"per task; the largest, {task.task_id} (width={task.model.width}, depth={task.model.depth}), "
+            f"needs an estimated {estimate.total_bytes / mib:.0f} MiB ({largest.name}: {largest.formula}); "
+            "run it on a larger device, lower --workers or set --memory-budget"
+        )
+
+
 def _run(args: argparse.Namespace) -> int:
     overrides = {key: getattr(args, key) for key in ("device", "dtype") if getattr(args, key)}
     suite = load_suite(args.suite, overrides)
     tasks = suite.tasks()
     _preflight(tasks)
+    require_integer("workers", args.workers, 1)
     out = Path(args.out or Path("reports") / suite.name)
+    budget = _task_budget(args, tasks)
     if args.dry_run:
-        return _dry_run(suite, tasks, out / STORE_NAME)
+        return _dry_run(suite, tasks, out / STORE_NAME, budget)
+    if args.executor == "local":
+        _memory_preflight(tasks, budget)
     try:
         if args.fresh and out.exists():
             (out / STORE_NAME).unlink(missing_ok=True)
@@ -171,8 +254,10 @@ def _run(args: argparse.Namespace) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             timeout_seconds=args.timeout,
+            memory_budget_bytes=args.memory_budget // args.workers if args.memory_budget else None,
         )
         frame = store.to_frame()
+        trajectories = store.trajectory_frame()
     ids = {task.task_id for task in tasks}
     frame = frame[frame["task_id"].isin(ids)]
     experiments = suite.experiment_of()
@@ -182,7 +267,7 @@ def _run(args: argparse.Namespace) -> int:
     if len(frame) == len(tasks):
         with ResultStore(out / STORE_NAME) as store:
             report = write_report(out, suite, store)
-    verdicts = report.verdicts if report else judge(frame)
+    verdicts = report.verdicts if report else judge(frame, trajectories)
     if verdicts:
         with pd.option_context("display.width", 250, "display.max_colwidth", 160):
             print("\nverdicts (DESIGN section 4):\n" + verdict_table(verdicts).to_string(index=False))
@@ -230,11 +315,12 @@ def _print_table(frame: pd.DataFrame) -> None:
         print(view.to_string(index=False))
 
 
-def _dry_run(suite, tasks: list[TaskSpec], store_path: Path | None) -> int:
-    """Print the tasks with their sizes, and a time estimate from tasks already measured in ``store_path``.
+def _dry_run(suite, tasks: list[TaskSpec], store_path: Path | None, budget: int) -> int:
+    """Print the tasks with their sizes and estimated peak memory, and a time estimate from tasks
+    already measured in ``store_path``.
 
-    The estimate takes, for each task not yet stored, the median wall time of the stored tasks of
-    its experiment; with none stored it is reported as unknown rather than guessed.
+    The time estimate takes, for each task not yet stored, the median wall time of the stored tasks
+    of its experiment; with none stored it is reported as unknown rather than guessed.
     """
     experiments = suite.experiment_of()
     walls: dict[str, list[float]] = {}
@@ -248,16 +334,11 @@ def _dry_run(suite, tasks: list[TaskSpec], store_path: Path | None) -> int:
     print(
         f"{suite.name}: {len(tasks)} tasks ({suite.source}), {len(stored & set(experiments))} already stored"
     )
-    estimate, unknown = 0.0, 0
+    estimate, unknown, over, peak = 0.0, 0, 0, 0
     for task in tasks:
-        width, depth = task.model.width, task.model.depth
-        d = task.data.d or dataset_spec(task.data.dataset).default_d
-        parameters = width * d + (depth - 1) * width * width + width if d else None
-        basis = (
-            f"{128 * parameters * (4 if task.dtype == 'float32' else 8) / 2**20:.0f} MiB"
-            if parameters
-            else "?"
-        )
+        memory = estimate_memory(task)
+        peak = max(peak, memory.total_bytes)
+        over += memory.total_bytes > budget
         experiment = experiments[task.task_id]
         if task.task_id not in stored:
             if walls.get(experiment):
@@ -265,13 +346,19 @@ def _dry_run(suite, tasks: list[TaskSpec], store_path: Path | None) -> int:
             else:
                 unknown += 1
         print(
-            f"  {task.task_id}  {experiment:<16} width={width:<6} depth={depth:<2} "
+            f"  {task.task_id}  {experiment:<16} width={task.model.width:<6} depth={task.model.depth:<2} "
             f"{task.model.activation:<9} sigma1={task.model.sigma1:<4} loss={task.loss:<13} seed={task.seed} "
-            f"gd_steps={task.protocol.gd_steps:<4} params={parameters or '?'} (Lanczos basis <= {basis})"
+            f"gd_steps={task.protocol.gd_steps:<4} memory<={memory.total_bytes / 2**20:.0f} MiB "
+            f"({memory.largest.name})" + ("  OVER BUDGET" if memory.total_bytes > budget else "")
         )
     known = f"{estimate:.0f} s for the tasks with measured peers"
     print(
         f"estimated time: {known}" + (f"; {unknown} tasks with no measured peer (unknown)" if unknown else "")
+    )
+    mib = 2**20
+    print(
+        f"estimated peak memory: {peak / mib:.0f} MiB for the largest task; "
+        f"budget {budget / mib:.0f} MiB per task; {over} tasks over it"
     )
     return EXIT_OK
 
@@ -349,10 +436,51 @@ def _measure(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _leaderboard(args: argparse.Namespace) -> int:
+    if args.action == "add":
+        if not args.entry:
+            raise RscbenchError("invalid `leaderboard add`: an entry .toml file is required")
+        target = add_entry(args.entry, args.dir, suite=args.suite)
+        print(f"entry {target.stem} is valid and stored as {target}; `rscbench leaderboard build` scores it")
+        return EXIT_OK
+    if args.entry:
+        raise InvalidArgumentError("entry", args.entry, "only with `leaderboard add`")
+    if args.action == "show":
+        scores = read_scores(args.dir)
+        print(f"leaderboard {scores['version']}\n\n" + leaderboard_markdown(scores["entries"]), end="")
+        return EXIT_OK
+    build = build_leaderboard(args.dir, suite=args.suite, workers=args.workers, timeout_seconds=args.timeout)
+    print(leaderboard_markdown([score.to_dict() for score in build.scores]))
+    summary = build.summary
+    print(
+        f"leaderboard {build.version}: {len(build.scores)} entries, {summary.total} tasks "
+        f"({summary.skipped} already stored, {summary.total - summary.skipped} run "
+        f"in {summary.wall_seconds:.1f} s); "
+        f"statuses {summary.statuses}\nscores: {build.folder / SCORES_FILE}"
+    )
+    return EXIT_TASK_FAILED if summary.failures else EXIT_OK
+
+
+def _publish(args: argparse.Namespace) -> int:
+    site = publish_site(args.out, reports_root=args.reports, leaderboard_folder=args.leaderboard)
+    for skipped in site.skipped:
+        print(f"rscbench: publish: skipped {skipped}", file=sys.stderr)
+    print(f"site: {site.index} ({len(site.pages)} pages; open it from disk or serve {site.folder})")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rscbench` command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "list": _list, "measure": _measure, "compare": _compare, "report": _report}
+    handlers = {
+        "run": _run,
+        "list": _list,
+        "measure": _measure,
+        "compare": _compare,
+        "report": _report,
+        "leaderboard": _leaderboard,
+        "publish": _publish,
+    }
     try:
         return handlers[args.command](args)
     except RscbenchError as error:

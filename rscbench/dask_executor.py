@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rscbench.errors import RscbenchError
-from rscbench.runner import execute_task, worker_died_record
+from rscbench.runner import worker_died_record
 from rscbench.specs import TaskSpec
 
 __all__ = ["GPU_RESOURCE", "require_gpu_workers", "run_on_dask"]
@@ -32,10 +32,11 @@ def require_gpu_workers(workers: dict[str, dict[str, Any]]) -> int:
 def run_on_dask(
     canonicals: list[dict[str, Any]],
     scheduler: str,
-    timeout_seconds: float | None,
+    run_one: Callable[[dict[str, Any]], dict[str, Any]],
     finish: Callable[[dict[str, Any]], None],
 ) -> None:
-    """Submit every task to the scheduler at ``scheduler``; hand each record to ``finish`` as it lands.
+    """Submit ``run_one`` (execute_task with its limits bound) of every task to the scheduler at
+    ``scheduler``; hand each record to ``finish`` as it lands.
 
     Workers compute and return records; only this process writes. A CUDA task asks for one unit of
     the workers' ``GPU`` resource, so each GPU worker runs one task at a time. A task whose worker
@@ -60,9 +61,8 @@ def run_on_dask(
             require_gpu_workers(client.scheduler_info()["workers"])
         futures = {
             client.submit(
-                execute_task,
+                run_one,
                 canonical,
-                timeout_seconds,
                 pure=False,
                 key=f"rscbench-{spec.task_id}",
                 resources={GPU_RESOURCE: 1} if spec.device == "cuda" else None,

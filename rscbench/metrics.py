@@ -22,6 +22,9 @@ METRICS: dict[str, MetricInfo] = {
     m.name: m
     for m in (
         MetricInfo("loss", "loss", "lower", "training loss at the measured point"),
+        MetricInfo(
+            "memory_estimate_bytes", "bytes", "none", "the task's estimated peak memory (measure.memory)"
+        ),
         MetricInfo("predictor_hessian_max", "1", "lower", "Q1: max over probes of ||Hessian of f||_2"),
         MetricInfo("predictor_hessian_mean", "1", "lower", "Q1: mean over probes of ||Hessian of f||_2"),
         MetricInfo("predictor_hessian_scaled_max", "1", "none", "Q1: sqrt(m) x max probe norm (c_H)"),

@@ -9,6 +9,7 @@ exception, a timeout or a diverged GD run is stored as that task's outcome with 
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import signal
 import sys
@@ -99,10 +100,14 @@ def _record(spec: TaskSpec, *, started_at: str, **outcome: Any) -> TaskRecord:
     )
 
 
-def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None) -> dict[str, Any]:
+def execute_task(
+    canonical: dict[str, Any], timeout_seconds: float | None = None, *, memory_budget_bytes: int | None = None
+) -> dict[str, Any]:
     """Run one task from its canonical spec and return its record as a dict (TaskRecord.to_dict()).
 
     Never raises for a task's own failure: an exception becomes status "failed" with its message,
+    a task whose memory estimate exceeds ``memory_budget_bytes`` (default: the device's available
+    memory) fails before allocating, with the estimate in its message;
     the timeout status "timeout" (enforced with SIGALRM where the task runs on a Unix main
     thread: in-process and pool workers; Dask worker threads run without it). The wall time is
     read after a CUDA synchronize on a GPU. Peak memory is the growth of the resident high-water
@@ -129,7 +134,7 @@ def execute_task(canonical: dict[str, Any], timeout_seconds: float | None = None
         previous = signal.signal(signal.SIGALRM, expire)
         signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
     try:
-        outcome = measure_task(spec)
+        outcome = measure_task(spec, memory_budget_bytes=memory_budget_bytes)
         status, message, metrics, trajectory = (
             outcome.status,
             outcome.message,
@@ -220,6 +225,7 @@ def run_tasks(
     workers: int = 1,
     scheduler: str | None = None,
     timeout_seconds: float | None = None,
+    memory_budget_bytes: int | None = None,
     progress_stream: TextIO | None = None,
 ) -> RunSummary:
     """Run every task not yet in ``store`` and store each record the moment it finishes.
@@ -250,16 +256,19 @@ def run_tasks(
         progress.update(record)
 
     canonicals = [task.canonical() for task in pending]
+    run_one = functools.partial(
+        execute_task, timeout_seconds=timeout_seconds, memory_budget_bytes=memory_budget_bytes
+    )
     if executor == "dask":
         from rscbench.dask_executor import run_on_dask
 
-        run_on_dask(canonicals, scheduler, timeout_seconds, finish)
+        run_on_dask(canonicals, scheduler, run_one, finish)
     elif workers == 1:
         for canonical in canonicals:
-            finish(execute_task(canonical, timeout_seconds))
+            finish(run_one(canonical))
     else:
         gpus = torch.cuda.device_count() if any(task.device == "cuda" for task in pending) else 0
-        _run_in_pool(canonicals, workers, timeout_seconds, finish, gpus=gpus)
+        _run_in_pool(canonicals, workers, run_one, finish, gpus=gpus)
     return RunSummary(len(tasks), len(tasks) - len(pending), statuses, time.perf_counter() - started)
 
 
@@ -279,7 +288,7 @@ def pin_worker_to_gpu(assignments: Any) -> None:
 def _run_in_pool(
     canonicals: list[dict[str, Any]],
     workers: int,
-    timeout_seconds: float | None,
+    run_one: Callable[[dict[str, Any]], dict[str, Any]],
     finish: Callable[[dict[str, Any]], None],
     *,
     gpus: int = 0,
@@ -298,9 +307,7 @@ def _run_in_pool(
                 assignments.put(index)
             pinning = {"initializer": pin_worker_to_gpu, "initargs": (assignments,)}
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, **pinning) as pool:
-            running = {
-                pool.submit(execute_task, canonical, timeout_seconds): canonical for canonical in queue
-            }
+            running = {pool.submit(run_one, canonical): canonical for canonical in queue}
             queue = []
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,8 @@ MEASUREMENT_VERSION = "1"
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
 ARCHITECTURES = ("paper_mlp",)
+FACTORY_REFERENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+"""A user's model factory, ``module:function`` (see rscbench.factory_models), is also a valid ``arch``."""
 QUANTITIES = ALL_QUANTITIES
 """Measurable at a point (DESIGN section 2); Q5 defines the cone and Q9 (GD) runs when gd_steps > 0."""
 
@@ -66,7 +69,12 @@ def _choice(section: str, name: str, value: Any, choices) -> None:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The network: the paper's MLP of ``depth`` hidden layers of ``width`` units (DESIGN section 1)."""
+    """The network: the paper's MLP of ``depth`` hidden layers of ``width`` units (DESIGN section 1).
+
+    ``arch`` is "paper_mlp" or a user's factory ``module:function`` (rscbench.factory_models), called
+    with the width and depth; a factory builds its own layers and initialization, so ``activation``,
+    ``sigma1`` and ``scale_input`` keep their defaults for it (they would not change what is measured).
+    """
 
     arch: str = "paper_mlp"
     width: int = 256
@@ -76,13 +84,31 @@ class ModelSpec:
     scale_input: bool = True
 
     def __post_init__(self) -> None:
-        _choice("model", "arch", self.arch, ARCHITECTURES)
+        if not (
+            self.arch in ARCHITECTURES
+            or (isinstance(self.arch, str) and FACTORY_REFERENCE.fullmatch(self.arch))
+        ):
+            raise InvalidArgumentError("model.arch", self.arch, "paper_mlp or a factory module:function")
         _integer("model", "width", self.width, 1)
         _integer("model", "depth", self.depth, 1)
         _choice("model", "activation", self.activation, tuple(ACTIVATIONS))
         _number("model", "sigma1", self.sigma1, "a finite number > 0", lambda v: v > 0)
         if not isinstance(self.scale_input, bool):
             raise InvalidArgumentError("model.scale_input", self.scale_input, "true or false")
+        if self.is_factory:
+            for name in ("activation", "sigma1", "scale_input"):
+                default = getattr(ModelSpec, name)
+                if getattr(self, name) != default:
+                    raise InvalidArgumentError(
+                        f"model.{name}",
+                        getattr(self, name),
+                        f"{default!r} with arch={self.arch!r} (a factory builds its own layers)",
+                    )
+
+    @property
+    def is_factory(self) -> bool:
+        """Whether ``arch`` names a user's factory (``module:function``) rather than the paper's network."""
+        return self.arch not in ARCHITECTURES
 
 
 @dataclass(frozen=True)
@@ -171,6 +197,10 @@ class TaskSpec:
         _integer("task", "seed", self.seed, 0)
         _choice("task", "device", self.device, DEVICES)
         _choice("task", "dtype", self.dtype, DTYPES)
+        if self.loss == "cross_entropy" and self.model.is_factory:
+            raise InvalidArgumentError(
+                "task.loss", self.loss, "square or logistic for a factory model (one output per input)"
+            )
         if self.loss == "cross_entropy" and self.protocol.gd_steps > 0:
             raise InvalidArgumentError(
                 "task.loss", self.loss, "square or logistic when protocol.gd_steps > 0"

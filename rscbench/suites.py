@@ -74,7 +74,7 @@ def load_suite(name_or_path: str, overrides: dict[str, Any] | None = None) -> Su
     InvalidArgumentError naming the suite field and the bad value.
     """
     path = Path(name_or_path)
-    if name_or_path.endswith(".toml") or path.exists():
+    if name_or_path.endswith(".toml") or path.is_file():
         if not path.is_file():
             raise InvalidArgumentError(
                 "suite", name_or_path, "a shipped suite name or an existing .toml file"

@@ -77,7 +77,9 @@ def _is_local(url: str) -> bool:
 @contextmanager
 def recorded_page(viewport: tuple[int, int] = (1400, 900)) -> Iterator[RecordedPage]:
     """A fresh headless Chromium page whose non-local requests are aborted and recorded."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install playwright)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="needs the playwright package (pip install playwright)"
+    )
     executable = chromium_executable()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
@@ -95,7 +97,12 @@ def recorded_page(viewport: tuple[int, int] = (1400, 900)) -> Iterator[RecordedP
                     route_handle.abort()
 
             page.route("**/*", route)
-            page.on("console", lambda msg: recorded.console_errors.append(msg.text) if msg.type == "error" else None)
+            page.on(
+                "console",
+                lambda message: (
+                    recorded.console_errors.append(message.text) if message.type == "error" else None
+                ),
+            )
             page.on("pageerror", lambda exc: recorded.console_errors.append(str(exc)))
             yield recorded
         finally:

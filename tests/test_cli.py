@@ -102,6 +102,7 @@ def test_run_smoke_and_list(tmp_path) -> None:
     assert listing.returncode == 0 and "cpu-default" in listing.stdout
     dry = run(["run", "cpu-default", "--dry-run"])
     assert dry.returncode == 0 and dry.stdout.startswith("cpu-default: 159 tasks")
+    assert "memory<=" in dry.stdout and "estimated peak memory:" in dry.stdout
 
 
 BAD_MEASURE = [
@@ -157,6 +158,8 @@ def bad_run_cases(tmp_path) -> list[tuple[list[str], str]]:
         (["run", "smoke", "--executor", "dask", "--out", str(tmp_path / "d")], "scheduler"),
         (["run", "smoke", "--timeout", "0", "--out", str(tmp_path / "t")], "timeout"),
         (["run", "smoke", "--executor", "slurm"], "--executor"),
+        (["run", "smoke", "--memory-budget", "12x"], "--memory-budget"),
+        (["run", "smoke", "--memory-budget", "1KiB", "--out", str(tmp_path / "m")], "memory: 5 of 5 tasks"),
         (["list", "tasks"], "suite is required"),
         (["list", "widgets"], "what"),
     ]

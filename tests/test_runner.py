@@ -19,6 +19,7 @@ from rscbench.runner import execute_task, gpu_assignments, pin_worker_to_gpu, ru
 from rscbench.specs import task_from_flat
 from rscbench.store import ResultStore
 from rscbench.suites import load_suite
+from rscbench.tasks import estimate_memory
 
 TINY = {"n": 16, "d": 4, "width": 16, "depth": 2, "probes": 3, "secant_samples": 3}
 
@@ -222,3 +223,13 @@ def test_a_task_on_cuda_matches_the_cpu_in_float64() -> None:
     for key, value in cpu["metrics"].items():
         if isinstance(value, float) and key != "dataset_hash":
             assert gpu["metrics"][key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
+
+
+def test_a_task_over_its_memory_budget_is_refused_before_it_allocates() -> None:
+    spec = task_from_flat(TINY)
+    estimate = estimate_memory(spec)
+    refused = execute_task(spec.canonical(), memory_budget_bytes=estimate.total_bytes - 1)
+    assert refused["status"] == "failed" and refused["metrics"] == {}
+    assert refused["message"].startswith("MemoryBudgetError: memory:") and "budget" in refused["message"]
+    fits = execute_task(spec.canonical(), memory_budget_bytes=estimate.total_bytes)
+    assert fits["status"] == "ok" and fits["metrics"]["memory_estimate_bytes"] == estimate.total_bytes

@@ -1,0 +1,286 @@
+"""Scores of one leaderboard entry from its stored tasks, and the ranking rule.
+
+An entry is judged by rscbench.verdicts.judge on its own records and GD trajectories. The
+leaderboard reads every verdict as one of the theory's five claims V1-V5 whether or not the theory
+covers the entry (reports call those V6 controls): a verdict's claim is its id when that is V1-V5;
+for a control it is read off the first fit it rests on (predictor-Hessian norm vs width: V1, vs
+depth: V2; ||g_bar||^2 or the certificate's terms: V3) or, for one without fits, off its evidence
+(a certified fraction: V4; runs that reached the target: V5). A claim judged by several verdicts
+(V1 at init and along GD; V3's width exponent, depth factor and threshold width m*) is supported
+only if all of them are. V2's claim on the leaderboard is the theory's regime, "Hessian growth in
+depth is polynomial, not exponential", for every entry; for sigma1 >= 1 the verdicts judge the
+opposite claim (the V6 control: exponential growth), so its status is read complemented.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rscbench.activations import ACTIVATIONS
+from rscbench.leaderboard.entries import Entry
+from rscbench.specs import ModelSpec
+from rscbench.verdicts import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Verdict, judge
+
+__all__ = [
+    "CHECKS",
+    "CHECK_CLAIMS",
+    "RANKING_RULE",
+    "EntryScore",
+    "rank_scores",
+    "ranking_key",
+    "score_entry",
+]
+
+CHECKS = ("V1", "V2", "V3", "V4", "V5")
+CHECK_CLAIMS = {
+    "V1": "max-probe ||Hessian of f|| ~ m^b with the 95% CI of b inside [-0.6, -0.4] at init and <= -0.4 "
+    "for its largest value along GD",
+    "V2": "the predictor-Hessian norm grows polynomially, not exponentially, with depth",
+    "V3": "the RSC condition at init: ||g_bar||^2 ~ m^b with the CI's lower end > -1/2, no exponential "
+    "decay in depth, and a finite width m* from which the Q6 certificate holds",
+    "V4": "RSC certified at >= 95% of GD checkpoints after t = 0 at the largest width",
+    "V5": "every GD run reaches the target, log-loss R^2 >= 0.9, rate no slower than the theorem's",
+}
+FIT_CHECKS = (("predictor_hessian", "model.width", "V1"), ("predictor_hessian", "model.depth", "V2"))
+"""(metric prefix, axis, claim) of a control's first fit; any other fitted metric (||g_bar||^2, the
+certificate's terms) is V3."""
+EVIDENCE = (("certified_fraction", "V4"), ("reached_target", "V5"))
+"""How a control verdict without fits is read: the first of these keys among its numbers."""
+COMPLEMENT = {SUPPORTED: NOT_SUPPORTED, NOT_SUPPORTED: SUPPORTED, INCONCLUSIVE: INCONCLUSIVE}
+RANKING_RULE = (
+    "Entries whose every task ran (none failed, timed out or is missing) come first.",
+    "More of V1-V5 supported ranks higher (inconclusive counts as not supported).",
+    "Then fewer of V1-V5 not supported (an inconclusive check beats a failed one).",
+    "Then fewer median GD steps to reach 1e-3 of the initial loss over all GD runs (a run that did not "
+    "reach it, by budget or divergence, counts as infinitely many steps).",
+    "Then a higher RSC-certified fraction of GD checkpoints at the largest width.",
+    "Then a smaller median geometric rate (faster per-step contraction of the loss).",
+    "Finally the entry name, alphabetically. A missing number ranks after every measured one.",
+)
+
+
+@dataclass(frozen=True)
+class EntryScore:
+    """An entry's scores under one leaderboard ``version``; ``rank`` is 0 until rank_scores sets it.
+
+    Exponents are dimensionless; steps are GD iterations (``median_steps_to_target`` is inf when
+    the median run did not reach the target); ``geometric_rate`` is the fitted per-step loss
+    factor (median over runs); ``ntk_drift`` is ||K_T - K_0||_F / ||K_0||_F (median over runs);
+    ``compute_seconds`` is the summed wall time of the entry's stored tasks; ``evidence`` holds the
+    numbers of every verdict behind each check.
+    """
+
+    name: str
+    author: str
+    description: str
+    model: dict[str, Any]
+    model_label: str
+    covered_by_theory: bool | None
+    version: str
+    tasks: int
+    tasks_missing: int
+    tasks_failed: int
+    checks: dict[str, str]
+    hessian_exponent: float
+    hessian_ci: tuple[float, float]
+    gbar_exponent: float
+    rsc_certified_fraction: float
+    rsc_ci: tuple[float, float]
+    gd_runs: int
+    gd_reached: int
+    gd_diverged: int
+    median_steps_to_target: float
+    geometric_rate: float
+    ntk_drift: float
+    certified_without_progress: bool
+    compute_seconds: float
+    rank: int = 0
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def supported(self) -> int:
+        """How many of V1-V5 are supported."""
+        return sum(status == SUPPORTED for status in self.checks.values())
+
+    @property
+    def not_supported(self) -> int:
+        """How many of V1-V5 are not supported."""
+        return sum(status == NOT_SUPPORTED for status in self.checks.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; non-finite numbers become None (steps to target None: not reached)."""
+        values = asdict(self) | {"supported": self.supported, "not_supported": self.not_supported}
+        return _json_ready(values)
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _check_of(verdict: Verdict) -> str | None:
+    """Which of V1-V5 a verdict judges: its id, or for a control (V6) what its fits or evidence show."""
+    if verdict.id in CHECKS:
+        return verdict.id
+    if verdict.id != "V6":
+        return None
+    if verdict.fits:
+        first = verdict.fits[0]
+        for prefix, axis, check in FIT_CHECKS:
+            if first["metric"].startswith(prefix) and first["axis"] == axis:
+                return check
+        return "V3"
+    return next((check for key, check in EVIDENCE if key in verdict.numbers), None)
+
+
+def _fit_evidence(verdicts: list[Verdict], metric: str) -> dict[str, Any]:
+    """The numbers of the first verdict whose first fit is ``metric`` against width ({} when none)."""
+    for verdict in verdicts:
+        if verdict.fits and verdict.fits[0]["metric"] == metric and verdict.fits[0]["axis"] == "model.width":
+            return verdict.numbers
+    return {}
+
+
+def _status(verdict: Verdict, check: str) -> str:
+    return COMPLEMENT[verdict.status] if check == "V2" and verdict.id != "V2" else verdict.status
+
+
+def _combined(statuses: list[str]) -> str:
+    """Several verdicts of one claim: supported iff all are, not supported if any is, else inconclusive."""
+    if not statuses:
+        return INCONCLUSIVE
+    if all(status == SUPPORTED for status in statuses):
+        return SUPPORTED
+    return NOT_SUPPORTED if NOT_SUPPORTED in statuses else INCONCLUSIVE
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
+def _median(values: pd.Series) -> float:
+    finite = values.astype(float)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.median()) if len(finite) else math.nan
+
+
+def score_entry(
+    entry: Entry,
+    frame: pd.DataFrame,
+    trajectories: pd.DataFrame,
+    task_ids: set[str],
+    version: str,
+    *,
+    seed: int = 0,
+) -> EntryScore:
+    """Score ``entry`` from ``frame`` and ``trajectories`` (ResultStore.to_frame() and
+    .trajectory_frame()) restricted to its suite's ``task_ids``.
+
+    Verdicts come from rscbench.verdicts.judge (bootstrap seeded with ``seed``); the Hessian and
+    ||g_bar||^2 exponents from the width fits at init; GD scores from
+    every GD run of the entry (status ok or diverged): steps to target (inf when not reached),
+    geometric rate and NTK drift as medians.
+    """
+    rows = frame[frame["task_id"].isin(task_ids)].reset_index(drop=True)
+    paths = trajectories[trajectories["task_id"].isin(task_ids)].reset_index(drop=True)
+    verdicts = judge(rows, paths, seed=seed) if not rows.empty else []
+    by_check: dict[str, list[Verdict]] = {check: [] for check in CHECKS}
+    for verdict in verdicts:
+        check = _check_of(verdict)
+        if check is not None:
+            by_check[check].append(verdict)
+    checks = {check: _combined([_status(v, check) for v in found]) for check, found in by_check.items()}
+    evidence = {check: [v.numbers for v in found] for check, found in by_check.items() if found}
+    hessian = _fit_evidence(by_check["V1"], "predictor_hessian_max")
+    gbar = _fit_evidence(by_check["V3"], "g_bar_sqnorm")
+    certified = by_check["V4"][0].numbers if by_check["V4"] else {}
+    gd = _gd_scores(rows)
+    spec = ModelSpec(**entry.model)
+    failed = int(rows["status"].isin(["failed", "timeout"]).sum()) if not rows.empty else 0
+    return EntryScore(
+        name=entry.name,
+        author=entry.author,
+        description=entry.description,
+        model=dict(entry.model),
+        model_label=entry.label(),
+        covered_by_theory=None if spec.is_factory else ACTIVATIONS[spec.activation].covered_by_theory,
+        version=version,
+        tasks=len(task_ids),
+        tasks_missing=len(task_ids) - len(rows),
+        tasks_failed=failed,
+        checks=checks,
+        hessian_exponent=_number(hessian.get("exponent")),
+        hessian_ci=(_number(hessian.get("ci_low")), _number(hessian.get("ci_high"))),
+        gbar_exponent=_number(gbar.get("exponent")),
+        rsc_certified_fraction=_number(certified.get("certified_fraction")),
+        rsc_ci=tuple(_number(v) for v in certified.get("ci", [math.nan, math.nan])),
+        **gd,
+        certified_without_progress=any(v.id == "V7" for v in verdicts),
+        compute_seconds=float(rows["wall_seconds"].sum()) if not rows.empty else 0.0,
+        evidence=evidence,
+    )
+
+
+def _gd_scores(rows: pd.DataFrame) -> dict[str, Any]:
+    """GD scores over the runs among ``rows`` (tasks with a GD outcome: status ok or diverged)."""
+    if "metric.gd_outcome" not in rows:
+        return {
+            "gd_runs": 0,
+            "gd_reached": 0,
+            "gd_diverged": 0,
+            "median_steps_to_target": math.inf,
+            "geometric_rate": math.nan,
+            "ntk_drift": math.nan,
+        }
+    gd = rows[rows["metric.gd_outcome"].notna()]
+    reached = gd["metric.gd_outcome"] == "reached_target"
+    steps = gd["metric.gd_steps_to_target"].astype(float).where(reached, math.inf)
+    drift = gd["metric.gd_ntk_drift"] if "metric.gd_ntk_drift" in gd else pd.Series(dtype=float)
+    return {
+        "gd_runs": len(gd),
+        "gd_reached": int(reached.sum()),
+        "gd_diverged": int((gd["status"] == "diverged").sum()),
+        "median_steps_to_target": float(np.median(steps)) if len(steps) else math.inf,
+        "geometric_rate": _median(gd["metric.gd_geometric_rate"]),
+        "ntk_drift": _median(drift),
+    }
+
+
+def _lower_first(value: float) -> float:
+    return value if not math.isnan(value) else math.inf
+
+
+def ranking_key(score: EntryScore) -> tuple:
+    """The sort key of RANKING_RULE, in its order (smaller sorts first)."""
+    return (
+        score.tasks_missing + score.tasks_failed > 0,
+        -score.supported,
+        score.not_supported,
+        _lower_first(score.median_steps_to_target),
+        _lower_first(-score.rsc_certified_fraction),
+        _lower_first(score.geometric_rate),
+        score.name,
+    )
+
+
+def rank_scores(scores: list[EntryScore]) -> list[EntryScore]:
+    """The scores sorted by RANKING_RULE with ``rank`` set to 1, 2, ... (no ties: names are unique)."""
+    ordered = sorted(scores, key=ranking_key)
+    return [_with_rank(score, position) for position, score in enumerate(ordered, start=1)]
+
+
+def _with_rank(score: EntryScore, rank: int) -> EntryScore:
+    values = {name: getattr(score, name) for name in score.__dataclass_fields__}
+    return EntryScore(**(values | {"rank": rank}))
