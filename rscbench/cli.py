@@ -1,4 +1,5 @@
-"""The rscbench command line (DESIGN section 8): run, list, measure, report, compare, leaderboard, publish.
+"""The rscbench command line (DESIGN section 8): run, list, measure, replay, report, compare, leaderboard,
+publish.
 
 Exit codes: 0 ok, 1 a verdict expected to hold (V1-V5) is not supported under `--strict` or a
 compared metric regressed, 2 bad input (one line on stderr, no traceback), 3 some task raised or
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +36,7 @@ from rscbench.report import write_report
 from rscbench.runner import EXECUTORS, execute_task, run_tasks
 from rscbench.site.publish import publish_site
 from rscbench.specs import DEVICES, DTYPES, QUANTITIES, TaskSpec, flat_fields, task_from_flat
-from rscbench.store import ResultStore
+from rscbench.store import ResultStore, TaskRecord
 from rscbench.suites import load_suite, shipped_suites
 from rscbench.tasks import estimate_memory
 from rscbench.verdicts import NOT_SUPPORTED, judge, verdict_table
@@ -123,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("report_b", help="a report folder (or its report.json): the candidate")
     compare.add_argument(
         "--threshold", type=float, default=0.05, help="relative change to report (default 0.05)"
+    )
+
+    replay = commands.add_parser(
+        "replay", help="rerun one stored task from its stored spec; print both; exit 1 if they differ"
+    )
+    replay.add_argument("task_id", help="the task's id (as in results.csv or `rscbench list tasks`)")
+    replay.add_argument(
+        "--store", help="a run directory or its store.sqlite (default: every reports/*/store.sqlite)"
     )
 
     measure = commands.add_parser(
@@ -469,6 +479,46 @@ def _publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _find_stored(task_id: str, store_option: str | None) -> TaskRecord:
+    """The stored record of ``task_id`` from --store, or from the first reports/*/store.sqlite holding it."""
+    if store_option is not None:
+        path = Path(store_option)
+        candidates = [path / STORE_NAME if path.is_dir() else path]
+        if not candidates[0].is_file():
+            raise InvalidArgumentError("--store", store_option, "a run directory or its store.sqlite")
+    else:
+        candidates = sorted(Path("reports").glob(f"*/{STORE_NAME}"))
+    for candidate in candidates:
+        with ResultStore(candidate) as store:
+            record = store.get(task_id)
+        if record is not None:
+            return record
+    searched = ", ".join(str(c) for c in candidates) or "no store under reports/"
+    raise InvalidArgumentError("task_id", task_id, f"the id of a task stored in {searched}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, counting two NaNs as equal (a replay reproduces a NaN, it does not differ from it)."""
+    both_nan = isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+    return both_nan or a == b
+
+
+def _replay(args: argparse.Namespace) -> int:
+    stored = _find_stored(args.task_id, args.store)
+    replayed = TaskRecord.from_dict(execute_task(stored.spec))
+    differences = {
+        name: {"stored": value, "replayed": replayed.metrics.get(name)}
+        for name, value in stored.metrics.items()
+        if not _same(value, replayed.metrics.get(name))
+    }
+    print(
+        json.dumps(
+            {"stored": stored.to_dict(), "replayed": replayed.to_dict(), "differences": differences}, indent=1
+        )
+    )
+    return EXIT_STRICT if differences or replayed.status != stored.status else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rscbench` command; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -477,6 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "list": _list,
         "measure": _measure,
         "compare": _compare,
+        "replay": _replay,
         "report": _report,
         "leaderboard": _leaderboard,
         "publish": _publish,

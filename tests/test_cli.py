@@ -9,6 +9,9 @@ import pytest
 import torch
 
 from rscbench.cli import main
+from rscbench.runner import execute_task
+from rscbench.specs import task_from_flat
+from rscbench.store import ResultStore
 
 TINY = [
     "measure",
@@ -179,3 +182,18 @@ def assert_bad(result: subprocess.CompletedProcess, named: str) -> None:
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert len(lines) == 1 and named in lines[0] and "error" in lines[0]
+
+
+def test_replay_reruns_a_stored_task_and_exits_1_when_it_differs(tmp_path) -> None:
+    record = execute_task(task_from_flat({"n": 16, "d": 4, "width": 16, "depth": 2, "probes": 3}).canonical())
+    with ResultStore(tmp_path / "store.sqlite") as store:
+        store.put(record)
+    same = run(["replay", record["task_id"], "--store", str(tmp_path)])
+    assert same.returncode == 0 and json.loads(same.stdout)["differences"] == {}
+    tampered = record | {"metrics": record["metrics"] | {"loss": record["metrics"]["loss"] * 2}}
+    with ResultStore(tmp_path / "other.sqlite") as store:
+        store.put(tampered)
+    differs = run(["replay", record["task_id"], "--store", str(tmp_path / "other.sqlite")])
+    assert differs.returncode == 1
+    assert json.loads(differs.stdout)["differences"]["loss"]["replayed"] == record["metrics"]["loss"]
+    assert_bad(run(["replay", "0123", "--store", str(tmp_path)]), "task_id")
