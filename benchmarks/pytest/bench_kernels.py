@@ -14,8 +14,14 @@ targets, all drawn from fixed seeds. One table per kernel group and width:
 Widths 64 and 128 by default (about 20 s with --benchmark-disable on 2 cores); 256 and 1024 with
 ``RSCBENCH_BENCH_FULL=1`` (about 15 min timed; the per-probe loop/vmap rows dominate). Speed is measured,
 never asserted; every benchmark asserts the correctness of what it computed against a float64
-reference of the same problem (same float32 parameters and data, cast up), and stores counts
-and errors in ``benchmark.extra_info``. With ``--benchmark-disable`` each body runs once.
+reference of the same problem on the CPU (same float32 parameters and data, cast up), and stores
+counts and errors in ``benchmark.extra_info``. With ``--benchmark-disable`` each body runs once.
+
+CUDA variants: every benchmark also runs on the first CUDA device (ids ``cuda-m<width>``, groups
+``<group> cuda m=<width>``), skipped with the reason where torch sees none. Their timed bodies end
+with ``torch.cuda.synchronize()``, so a round measures the kernels and not the launch queue, and
+``extra_info["cuda_max_memory_allocated_bytes"]`` records the device's peak allocation over the
+timed rounds (host RSS does not see device memory).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from rscbench.models import PaperMLP, paper_mlp
 
 FULL = os.environ.get("RSCBENCH_BENCH_FULL", "").strip() == "1"
 WIDTHS = (256, 1024) if FULL else (64, 128)
+DEVICES = ("cpu", "cuda")
+CUDA_SKIP_REASON = "needs a CUDA device: torch.cuda.is_available() is False on this machine"
 
 IN_DIM, DEPTH, ACTIVATION, SIGMA1 = 32, 3, "tanh", 1.0
 N_TRAIN, N_PROBES = 256, 64
@@ -72,7 +80,7 @@ PROBE_GENERIC_ROUNDS, PROBE_GENERIC_WARMUP = (1, 0) if FULL else (2, 1)
 
 @dataclass(frozen=True)
 class Problem:
-    """The paper's network with its training batch, in one dtype; built once per module and width."""
+    """The paper's network with its training batch, in one dtype on one device; built once per width."""
 
     width: int
     model: PaperMLP
@@ -84,6 +92,15 @@ class Problem:
     @property
     def dim(self) -> int:
         return sum(p.numel() for p in self.params.values())
+
+    @property
+    def device(self) -> torch.device:
+        return self.X.device
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """(device type, width): what identifies this problem among the module's fixtures."""
+        return (self.device.type, self.width)
 
     @property
     def probes(self) -> Tensor:
@@ -102,40 +119,68 @@ def _make_problem(width: int, model: PaperMLP, X: Tensor, y: Tensor) -> Problem:
     )
 
 
-@pytest.fixture(scope="module", params=WIDTHS, ids=lambda width: f"m{width}")
+def _problem_id(case: tuple[str, int]) -> str:
+    device, width = case
+    return f"m{width}" if device == "cpu" else f"{device}-m{width}"
+
+
+@pytest.fixture(scope="module", params=[(d, w) for d in DEVICES for w in WIDTHS], ids=_problem_id)
 def problem(request: pytest.FixtureRequest) -> Problem:
-    width = request.param
+    device, width = request.param
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip(CUDA_SKIP_REASON)
     generator = torch.Generator().manual_seed(DATA_SEED)
     X = torch.randn(N_TRAIN, IN_DIM, generator=generator, dtype=torch.float64)
     X = (X * (math.sqrt(IN_DIM) / X.norm(dim=1, keepdim=True))).to(DTYPE)
     y = torch.randn(N_TRAIN, generator=generator, dtype=torch.float64).to(DTYPE)
     model = paper_mlp(IN_DIM, width, DEPTH, ACTIVATION, SIGMA1, seed=MODEL_SEED).to(DTYPE)
-    return _make_problem(width, model, X, y)
+    return _make_problem(width, model.to(device), X.to(device), y.to(device))
 
 
 @pytest.fixture(scope="module")
 def problem64(problem: Problem) -> Problem:
-    """The same problem in float64: the float32 parameters and data cast up exactly."""
-    model = copy.deepcopy(problem.model).to(torch.float64)
-    return _make_problem(problem.width, model, problem.X.double(), problem.y.double())
+    """The same problem in float64 on the CPU: the float32 parameters and data cast up exactly."""
+    model = copy.deepcopy(problem.model).to("cpu", torch.float64)
+    return _make_problem(
+        problem.width, model, problem.X.to("cpu", torch.float64), problem.y.to("cpu", torch.float64)
+    )
 
 
 def _relative_error(value: Tensor, reference: Tensor) -> float:
-    value, reference = value.double(), reference.double()
+    value, reference = value.to("cpu", torch.float64), reference.to("cpu", torch.float64)
     return float(torch.linalg.vector_norm(value - reference) / torch.linalg.vector_norm(reference))
 
 
 def _run(benchmark, problem: Problem, target: Callable[[], object], rounds: int, warmup: int = 1):
-    """Time ``target`` in the group "<marker group> m=<width>" and return its last result."""
-    benchmark.group = f"{benchmark.group} m={problem.width}"
+    """Time ``target`` in the group "<marker group> [cuda ]m=<width>" and return its last result.
+
+    On CUDA every timed call ends with a device synchronisation and the peak device allocation over
+    the rounds is recorded.
+    """
+    cuda = problem.device.type == "cuda"
+    device = "cuda " if cuda else ""
+    benchmark.group = f"{benchmark.group} {device}m={problem.width}"
     benchmark.extra_info.update(
         width=problem.width,
         depth=DEPTH,
         n=N_TRAIN,
         params=problem.dim,
         dtype=str(DTYPE).removeprefix("torch."),
+        device=problem.device.type,
     )
-    return benchmark.pedantic(target, rounds=rounds, warmup_rounds=warmup, iterations=1)
+    if not cuda:
+        return benchmark.pedantic(target, rounds=rounds, warmup_rounds=warmup, iterations=1)
+
+    def synchronized() -> object:
+        result = target()
+        torch.cuda.synchronize()
+        return result
+
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    result = benchmark.pedantic(synchronized, rounds=rounds, warmup_rounds=warmup, iterations=1)
+    benchmark.extra_info["cuda_max_memory_allocated_bytes"] = torch.cuda.max_memory_allocated()
+    return result
 
 
 # --------------------------------------------------------------------------------------------------
@@ -152,9 +197,9 @@ class HvpCase:
 
 @pytest.fixture(scope="module")
 def hvp_case(problem: Problem, problem64: Problem) -> HvpCase:
-    vector = random_start(1, problem.dim, seed=VECTOR_SEED, dtype=DTYPE, device="cpu")[0]
+    vector = random_start(1, problem.dim, seed=VECTOR_SEED, dtype=DTYPE, device="cpu")[0].to(problem.device)
     reference = HessianOperator(problem64.loss, problem64.params, "double_backward")
-    return HvpCase(vector, reference.matvec(vector.double()), reference.gradient())
+    return HvpCase(vector, reference.matvec(vector.to("cpu", torch.float64)), reference.gradient())
 
 
 def _full_gradient(loss: ScalarFn, params: Mapping[str, Tensor]) -> Tensor:
@@ -236,7 +281,7 @@ def test_top_0_lanczos(benchmark, problem: Problem, top_reference: HessianExtrem
 @pytest.mark.parametrize("rule", ["residual", "oracle", "change"])
 @pytest.mark.benchmark(group="top-eigenvalue")
 def test_top_1_power(benchmark, problem: Problem, top_reference: HessianExtremes, rule: str) -> None:
-    start = random_start(1, problem.dim, seed=START_SEED, dtype=DTYPE, device="cpu")[0]
+    start = random_start(1, problem.dim, seed=START_SEED, dtype=DTYPE, device="cpu")[0].to(problem.device)
     reference = top_reference.lambda_max if rule == "oracle" else None
 
     def run():
@@ -255,7 +300,7 @@ def test_top_1_power(benchmark, problem: Problem, top_reference: HessianExtremes
 # per-probe-norms: max_i ||nabla^2_theta f(theta; x_i)||_2 on 64 probes by three strategies
 # --------------------------------------------------------------------------------------------------
 
-_probe_norms: dict[tuple[int, str], Tensor] = {}  # filled as the strategies run, for extra_info only
+_probe_norms: dict[tuple[tuple[str, int], str], Tensor] = {}  # filled as strategies run, for extra_info only
 
 
 @pytest.fixture(scope="module")
@@ -297,15 +342,15 @@ def test_probe_norms(benchmark, problem: Problem, probe_reference: Tensor, strat
         )
 
     spectra = _run(benchmark, problem, run, rounds, warmup)
-    norms = spectra.norms
+    norms = spectra.norms.to("cpu", torch.float64)
     errors = (norms - probe_reference).abs() / probe_reference
     error = float(errors.max())
     others = {
         other: float(((norms - theirs).abs() / theirs).max())
-        for (width, other), theirs in _probe_norms.items()
-        if width == problem.width and other != strategy
+        for (key, other), theirs in _probe_norms.items()
+        if key == problem.key and other != strategy
     }
-    _probe_norms[(problem.width, strategy)] = norms
+    _probe_norms[(problem.key, strategy)] = norms
     stop_rules = {rule: spectra.stop_rule.count(rule) for rule in sorted(set(spectra.stop_rule))}
     benchmark.extra_info.update(
         strategy=strategy,
@@ -328,7 +373,7 @@ def test_probe_norms(benchmark, problem: Problem, probe_reference: Tensor, strat
 # ntk: the n x n Gram matrix by the structured formula, Jacobian contraction and NTK-vector products
 # --------------------------------------------------------------------------------------------------
 
-_grams: dict[tuple[int, str], Tensor] = {}
+_grams: dict[tuple[tuple[str, int], str], Tensor] = {}
 
 
 @pytest.fixture(scope="module")
@@ -346,10 +391,10 @@ def test_ntk_gram(benchmark, problem: Problem, gram_reference: Tensor, method: s
     error = _relative_error(K, gram_reference)
     others = {
         other: _relative_error(K, theirs)
-        for (width, other), theirs in _grams.items()
-        if width == problem.width and other != method
+        for (key, other), theirs in _grams.items()
+        if key == problem.key and other != method
     }
-    _grams[(problem.width, method)] = K
+    _grams[(problem.key, method)] = K
     benchmark.extra_info.update(method=method, rel_error_vs_float64=error, rel_disagreement=others)
     assert K.shape == (N_TRAIN, N_TRAIN)
     assert error <= NTK_RTOL
