@@ -22,7 +22,7 @@ from rscbench.measure.snapshot import measure_snapshot
 from rscbench.models import paper_mlp
 from rscbench.specs import TaskSpec
 
-__all__ = ["TaskOutcome", "check_task_memory", "estimate_memory", "measure_task"]
+__all__ = ["TaskOutcome", "estimate_memory", "measure_task"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -47,12 +47,17 @@ def _load_data(spec: TaskSpec) -> Dataset:
     )
 
 
-def _estimate(spec: TaskSpec, data: Dataset) -> MemoryEstimate:
+def _cpu_model(spec: TaskSpec, data: Dataset) -> torch.nn.Module:
+    return _build_model(spec, data.d, data.n_classes).to(dtype=DTYPES[spec.dtype])
+
+
+def _estimate(spec: TaskSpec, data: Dataset, factory_model: torch.nn.Module | None = None) -> MemoryEstimate:
+    """The task's memory estimate; a factory model is measured (``factory_model``, or built on the CPU)."""
     dtype = DTYPES[spec.dtype]
     itemsize = torch.empty((), dtype=dtype).element_size()
     data_bytes = data.X.numel() * (data.X.element_size() + itemsize)
     if spec.model.is_factory:
-        model = _build_model(spec, data.d, data.n_classes).to(dtype=dtype)
+        model = factory_model if factory_model is not None else _cpu_model(spec, data)
         sizes = Sizes.of_model(model, data.X.to(dtype=dtype))
     else:
         out_dim = data.n_classes if spec.loss == "cross_entropy" else 1
@@ -69,21 +74,6 @@ def estimate_memory(spec: TaskSpec) -> MemoryEstimate:
     return _estimate(spec, _load_data(spec))
 
 
-def check_task_memory(spec: TaskSpec, budget_bytes: int | None = None) -> MemoryEstimate:
-    """The task's estimate, after checking it against ``budget_bytes`` (default: what the task's device
-    has available now); raises rscbench.measure.memory.MemoryBudgetError, naming the kernel, its
-    estimate and the budget, when it does not fit."""
-    return _check(spec, _load_data(spec), budget_bytes)
-
-
-def _check(spec: TaskSpec, data: Dataset, budget_bytes: int | None) -> MemoryEstimate:
-    if budget_bytes is not None:
-        require_integer("memory_budget_bytes", budget_bytes, 1)
-    estimate = _estimate(spec, data)
-    check_budget(estimate, available_memory_bytes(spec.device) if budget_bytes is None else budget_bytes)
-    return estimate
-
-
 def measure_task(spec: TaskSpec, *, memory_budget_bytes: int | None = None) -> TaskOutcome:
     """Measure ``spec``: the init snapshot (its protocol's quantities), then GD when gd_steps > 0.
 
@@ -97,12 +87,19 @@ def measure_task(spec: TaskSpec, *, memory_budget_bytes: int | None = None) -> T
     if spec.device == "cuda" and not torch.cuda.is_available():
         raise RscbenchError("invalid device='cuda': no CUDA device is available; allowed: cpu")
     dtype, device = DTYPES[spec.dtype], torch.device(spec.device)
+    if memory_budget_bytes is not None:
+        require_integer("memory_budget_bytes", memory_budget_bytes, 1)
     data = _load_data(spec)
-    estimate = _check(spec, data, memory_budget_bytes)
+    # A factory model must exist to be sized: it is built once on the CPU, sized, then moved.
+    factory_model = _cpu_model(spec, data) if spec.model.is_factory else None
+    estimate = _estimate(spec, data, factory_model)
+    check_budget(
+        estimate, available_memory_bytes(device) if memory_budget_bytes is None else memory_budget_bytes
+    )
     targets = targets_for(data, spec.loss)
     X = data.X.to(device=device, dtype=dtype)
     y = targets.to(device=device, dtype=dtype if targets.is_floating_point() else targets.dtype)
-    model = _build_model(spec, data.d, data.n_classes).to(device=device, dtype=dtype)
+    model = (factory_model if factory_model is not None else _cpu_model(spec, data)).to(device=device)
     protocol = spec.protocol
     metrics: dict = {
         "dataset_hash": data.content_hash,

@@ -63,10 +63,11 @@ def test_v3_condition_on_the_average_gradient() -> None:
     assert found[("V3", "tanh")] == SUPPORTED and found[("V3", "softplus")] == NOT_SUPPORTED
 
 
-def test_v2_depth_growth_for_sigma1_below_and_above_one() -> None:
+def depth_rows(metric: str, laws: dict, *, rng_seed: int, noise: float) -> list[dict]:
+    """Tanh depth sweeps at width 256, one per sigma1 in ``laws`` (sigma1 -> law of depth), 3 seeds."""
+    generator = np.random.default_rng(rng_seed)
     records = []
-    generator = np.random.default_rng(3)
-    for sigma1, law in ((0.5, lambda depth: depth**1.5), (2.0, lambda depth: np.exp(0.6 * depth))):
+    for sigma1, law in laws.items():
         for seed in range(3):
             for depth in (1, 2, 3, 4, 6, 8):
                 records.append(
@@ -78,10 +79,15 @@ def test_v2_depth_growth_for_sigma1_below_and_above_one() -> None:
                         "spec.model.sigma1": sigma1,
                         "spec.protocol.gd_steps": 0,
                         "spec.seed": seed,
-                        "metric.predictor_hessian_max": law(depth) * np.exp(generator.normal(0, 0.02)),
+                        f"metric.{metric}": law(depth) * np.exp(generator.normal(0, noise)),
                     }
                 )
-    found = verdicts_of(records)
+    return records
+
+
+def test_v2_depth_growth_for_sigma1_below_and_above_one() -> None:
+    laws = {0.5: lambda depth: depth**1.5, 2.0: lambda depth: np.exp(0.6 * depth)}
+    found = verdicts_of(depth_rows("predictor_hessian_max", laws, rng_seed=3, noise=0.02))
     assert found[("V2", "sigma1=0.5")] == SUPPORTED
     assert found[("V6", "sigma1=2")] == SUPPORTED
 
@@ -183,23 +189,8 @@ def test_v1_along_gd_uses_the_largest_checkpoint(law, status: str) -> None:
 
 
 def test_v3_depth_factor_flags_an_exponentially_vanishing_average_gradient() -> None:
-    records = []
-    generator = np.random.default_rng(5)
-    for sigma1, law in ((0.5, lambda depth: 0.1 * 0.05**depth), (0.9, lambda depth: 0.1 * depth**-0.5)):
-        for seed in range(3):
-            for depth in (1, 2, 3, 4, 6, 8):
-                records.append(
-                    {
-                        "status": "ok",
-                        "spec.model.activation": "tanh",
-                        "spec.model.width": 256,
-                        "spec.model.depth": depth,
-                        "spec.model.sigma1": sigma1,
-                        "spec.protocol.gd_steps": 0,
-                        "spec.seed": seed,
-                        "metric.g_bar_sqnorm": law(depth) * np.exp(generator.normal(0, 0.05)),
-                    }
-                )
+    laws = {0.5: lambda depth: 0.1 * 0.05**depth, 0.9: lambda depth: 0.1 * depth**-0.5}
+    records = depth_rows("g_bar_sqnorm", laws, rng_seed=5, noise=0.05)
     verdicts = {v.subject: v for v in judge(pd.DataFrame(records)) if v.id == "V3"}
     vanishing, polynomial = verdicts["tanh sigma1=0.5 vs depth"], verdicts["tanh sigma1=0.9 vs depth"]
     assert vanishing.status == NOT_SUPPORTED
