@@ -53,7 +53,7 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     estimate(steps) is the model's bytes for that step bound."""
     import torch
 
-    from rscbench.datasets import sphere
+    from rscbench.data import sphere
     from rscbench.measure import memory
     from rscbench.measure.losses import loss_function
     from rscbench.measure.ntk import ntk_gram, ntk_gram_of, ntk_spectrum, per_sample_grad_norms

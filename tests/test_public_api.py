@@ -1,4 +1,4 @@
-"""DESIGN section 11: the public API works exactly as documented, on a model that is not ours."""
+"""docs/api.md: the public API works exactly as documented, on a model that is not ours."""
 
 import inspect
 

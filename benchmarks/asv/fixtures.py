@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rscbench.specs import DataSpec, ModelSpec, ProtocolSpec, TaskSpec
+from rscbench.run.specs import DataSpec, ModelSpec, ProtocolSpec, TaskSpec
 
 from .grids import full_grid
 
 
 @dataclass(frozen=True)
 class KernelProblemSpec:
-    """The network and batch the kernel benchmarks run on, at every width (DESIGN section 3).
+    """The network and batch the kernel benchmarks run on, at every width (docs/kernels.md).
 
     The paper's MLP (``depth`` hidden layers, ``activation``, ``sigma1``) on ``n`` inputs of the
     ``in_dim``-sphere dataset; the per-probe norms use its first ``probes`` rows; the HVP uses a

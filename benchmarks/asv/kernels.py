@@ -25,7 +25,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from rscbench.datasets import sphere
+from rscbench.data import sphere
 from rscbench.measure import (
     HessianOperator,
     hessian_extremes,

@@ -6,8 +6,8 @@ a lower-is-better form. Exponents are therefore tracked as the factor the metric
 doubling of the width, 2^b (or 2^-b): a sign-free positive number whose ratio between two commits
 is 2^(b_new - b_old), so a factor of 1.1 flags an exponent change of log2(1.1) = 0.14.
 
-Each family is one class: ``setup_cache`` runs the library (rscbench.tasks.measure_task and
-rscbench.stats.fit_scaling) on the fixtures once per commit and environment, and its single
+Each family is one class: ``setup_cache`` runs the library (rscbench.run.task.measure_task and
+rscbench.analysis.fits.fit_scaling) on the fixtures once per commit and environment, and its single
 ``track_`` method takes one parameter, ``metric``, naming the family's metrics, which share the
 family's ``unit``. The fixtures are fixtures.scaling_tasks() and fixtures.gd_tasks(); the two GD
 families share one ``setup_cache`` (asv keys the cache by the function, so GD runs once).
@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from rscbench.metrics import metric_info
-from rscbench.stats import ScalingFit, fit_scaling
-from rscbench.tasks import TaskOutcome, measure_task
+from rscbench.analysis.fits import ScalingFit, fit_scaling
+from rscbench.analysis.metrics import metric_info
+from rscbench.run.task import TaskOutcome, measure_task
 
 from .fixtures import gd_tasks, scaling_tasks
 
@@ -40,7 +40,7 @@ class WidthScaling:
     the same way; RSC needs it large (the registry says higher is better, the theory expects it
     O(1), b = 0), so the value is 2^-b (about 1; a commit that makes it shrink with width raises it).
 
-    The direction of each metric comes from rscbench.metrics (``better``), not from this file.
+    The direction of each metric comes from rscbench.analysis.metrics (``better``), not from this file.
     """
 
     params: ClassVar[list[str]] = ["predictor_hessian_max", "g_bar_sqnorm"]
@@ -66,7 +66,7 @@ class WidthScaling:
             raise ValueError(f"{metric}: the width fit has no finite exponent ({fit.reason})")
         better = metric_info(metric).better
         if better not in ("lower", "higher"):
-            raise ValueError(f"{metric}: rscbench.metrics gives no direction (better={better!r})")
+            raise ValueError(f"{metric}: rscbench.analysis.metrics gives no direction (better={better!r})")
         return fit.growth_factor if better == "lower" else 1.0 / fit.growth_factor
 
 

@@ -1,4 +1,4 @@
-"""Each fast curvature kernel timed beside its baselines, on the paper's network (DESIGN section 3).
+"""Each fast curvature kernel timed beside its baselines, on the paper's network (docs/kernels.md).
 
 Network: depth 3, tanh, sigma1 = 1, d = 32, float32, inputs with ||x|| = sqrt(d) and Gaussian
 targets, all drawn from fixed seeds. One table per kernel group and width:

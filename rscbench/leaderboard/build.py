@@ -3,7 +3,7 @@
 A leaderboard folder (default ``leaderboard/``) holds ``entries/*.toml`` and, once built,
 ``store.sqlite`` (every task's record; resumable; not committed) and the committed results:
 ``scores.json`` (version, ranking rule, every entry's scores), ``leaderboard.csv``,
-``leaderboard.md`` and ``leaderboard.tex``. Tasks run through rscbench.runner into the store like
+``leaderboard.md`` and ``leaderboard.tex``. Tasks run through rscbench.run.runner into the store like
 any suite's, so a killed build resumes and tasks shared between entries run once.
 """
 
@@ -17,21 +17,21 @@ from pathlib import Path
 from typing import TextIO
 
 from rscbench import __version__
-from rscbench.datasets import dataset_spec
+from rscbench.data import dataset_spec
 from rscbench.errors import InvalidArgumentError
-from rscbench.factory_models import check_factory
 from rscbench.leaderboard.entries import Entry, load_entries, load_entry
 from rscbench.leaderboard.scoring import CHECK_CLAIMS, RANKING_RULE, EntryScore, rank_scores, score_entry
 from rscbench.leaderboard.suite import LEADERBOARD_SUITE, LeaderboardSuite, load_leaderboard_suite
 from rscbench.leaderboard.tables import leaderboard_frame, leaderboard_latex, leaderboard_markdown
+from rscbench.models.factories import check_factory
 from rscbench.report import git_state
-from rscbench.runner import RunSummary, run_tasks
+from rscbench.run.planning import STORE_NAME
+from rscbench.run.runner import RunSummary, run_tasks
 from rscbench.store import ResultStore
 
 __all__ = ["SCORES_FILE", "LeaderboardBuild", "add_entry", "build_leaderboard", "check_entry", "read_scores"]
 
 SCORES_FILE = "scores.json"
-STORE_FILE = "store.sqlite"
 ENTRIES_FOLDER = "entries"
 
 
@@ -48,7 +48,7 @@ class LeaderboardBuild:
 def check_entry(entry: Entry, suite: LeaderboardSuite) -> None:
     """Check that ``entry`` can run the suite: its tasks are valid and a factory builds a usable model.
 
-    Raises InvalidArgumentError naming the entry and what failed (see rscbench.factory_models).
+    Raises InvalidArgumentError naming the entry and what failed (see rscbench.models.factories).
     """
     tasks = suite.entry_tasks(entry)
     if entry.is_factory:
@@ -102,7 +102,7 @@ def build_leaderboard(
         check_entry(entry, leaderboard)
     tasks_by_entry = {entry.name: leaderboard.entry_tasks(entry) for entry in entries}
     every_task = [task for tasks in tasks_by_entry.values() for task in tasks]
-    with ResultStore(folder / STORE_FILE) as store:
+    with ResultStore(folder / STORE_NAME) as store:
         summary = run_tasks(
             every_task,
             store,

@@ -3,7 +3,7 @@
 An entry file has a ``name`` (lower-case letters, digits, ``.``, ``_``, ``-``; the file is stored as
 ``<name>.toml``), an ``author``, a ``description`` and a ``[model]`` table of the model fields the
 entry chooses: ``arch`` ("paper_mlp", the default, or a factory ``module:function``, see
-rscbench.factory_models), and for the paper's network ``activation``, ``sigma1`` and
+rscbench.models.factories), and for the paper's network ``activation``, ``sigma1`` and
 ``scale_input``. Width, depth, data and protocol belong to the leaderboard suite, the same for
 every entry.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rscbench.errors import InvalidArgumentError, RscbenchError
-from rscbench.specs import ModelSpec
+from rscbench.run.specs import ModelSpec
 
 __all__ = ["ENTRY_MODEL_FIELDS", "Entry", "load_entries", "load_entry", "parse_entry"]
 

@@ -2,7 +2,7 @@
 
 The shipped entry ``leaderboard/entries/resmlp-tanh.toml`` names it as
 ``arch = "rscbench.leaderboard.example_models:residual_tanh"``; copy this module's pattern for
-your own model (see rscbench.factory_models for the factory contract).
+your own model (see rscbench.models.factories for the factory contract).
 """
 
 from __future__ import annotations

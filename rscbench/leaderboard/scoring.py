@@ -1,6 +1,6 @@
 """Scores of one leaderboard entry from its stored tasks, and the ranking rule.
 
-An entry is judged by rscbench.verdicts.judge on its own records and GD trajectories. The
+An entry is judged by rscbench.analysis.verdicts.judge on its own records and GD trajectories. The
 leaderboard reads every verdict as one of the theory's five claims V1-V5 whether or not the theory
 covers the entry (reports call those V6 controls): a verdict's claim is its id when that is V1-V5;
 for a control it is read off the first fit it rests on (predictor-Hessian norm vs width: V1, vs
@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rscbench.activations import ACTIVATIONS
+from rscbench.analysis.verdicts import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Verdict, judge
 from rscbench.leaderboard.entries import Entry
-from rscbench.specs import ModelSpec
-from rscbench.verdicts import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Verdict, judge
+from rscbench.models.activations import ACTIVATIONS
+from rscbench.run.specs import ModelSpec
 
 __all__ = [
     "CHECKS",
@@ -188,7 +188,7 @@ def score_entry(
     """Score ``entry`` from ``frame`` and ``trajectories`` (ResultStore.to_frame() and
     .trajectory_frame()) restricted to its suite's ``task_ids``.
 
-    Verdicts come from rscbench.verdicts.judge (bootstrap seeded with ``seed``); the Hessian and
+    Verdicts come from rscbench.analysis.verdicts.judge (bootstrap seeded with ``seed``); the Hessian and
     ||g_bar||^2 exponents from the width fits at init; GD scores from
     every GD run of the entry (status ok or diverged): steps to target (inf when not reached),
     geometric rate and NTK drift as medians.

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.leaderboard.entries import ENTRY_MODEL_FIELDS, Entry
-from rscbench.specs import MEASUREMENT_VERSION, ModelSpec, TaskSpec
-from rscbench.suites import Suite, load_suite
+from rscbench.run.specs import MEASUREMENT_VERSION, ModelSpec, TaskSpec
+from rscbench.run.suites import Suite, load_suite
 
 __all__ = ["LEADERBOARD_SUITE", "SCORING_VERSION", "LeaderboardSuite", "load_leaderboard_suite"]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from rscbench.analysis.verdicts import NOT_SUPPORTED, SUPPORTED
 from rscbench.leaderboard.scoring import CHECKS
-from rscbench.verdicts import NOT_SUPPORTED, SUPPORTED
 
 __all__ = [
     "DISPLAY_COLUMNS",

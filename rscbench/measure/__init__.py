@@ -1,4 +1,4 @@
-"""Matrix-free curvature, gradient, RSC and NTK kernels (DESIGN sections 2-3).
+"""Matrix-free curvature, gradient, RSC and NTK kernels (docs/science.md, docs/kernels.md).
 
 Every kernel takes either an nn.Module (through torch.func.functional_call) or a scalar torch
 function of a parameter dict, so a user's own architecture goes through the same code.

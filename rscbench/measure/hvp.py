@@ -1,6 +1,6 @@
 """Exact Hessian-vector products of a scalar function of a parameter dict, never forming the Hessian.
 
-Three methods, all exact (DESIGN section 3; timings in benchmarks/pytest):
+Three methods, all exact (docs/kernels.md; timings in benchmarks/pytest):
 - ``"reuse"``: build the first-order graph grad fn(theta) once, then each product is one backward
   through it (double backward with the graph kept). Fastest on CPU inside an iterative solver
   (1.6-1.9x a gradient); holds the first-order graph between products.

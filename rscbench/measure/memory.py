@@ -1,6 +1,6 @@
 """Memory model of every kernel in bytes, and the check that refuses a task that cannot fit, up front.
 
-Sizes (DESIGN notation): p parameters, itemsize s bytes (4 for float32, 8 for float64), n rows,
+Sizes (notation of docs/science.md): p parameters, itemsize s bytes (4 for float32, 8 for float64), n rows,
 d inputs, width m, depth L, k outputs; P = p s is one parameter-sized vector and ``act`` the bytes a
 forward pass saves for its backward (for the paper's network act = n (d + m L + k) s: the input and
 every layer's activations, each saved once). Every kernel's peak is counted from the tensors its
@@ -23,11 +23,9 @@ The bytes are device-agnostic; on CUDA the caching allocator may reserve more th
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -35,10 +33,7 @@ from torch import Tensor, nn
 from rscbench.errors import InvalidArgumentError, RscbenchError, require_integer
 from rscbench.measure.lanczos import DEFAULT_MAX_ITER, lanczos_vectors
 from rscbench.measure.params import ModelFn, ParamDict, detached_params, model_function
-from rscbench.models import PaperMLP
-
-if TYPE_CHECKING:
-    from rscbench.specs import TaskSpec
+from rscbench.models.paper_net import PaperMLP
 
 __all__ = [
     "GRAPH_ACTS",
@@ -51,12 +46,11 @@ __all__ = [
     "MemoryBudgetError",
     "MemoryEstimate",
     "Sizes",
-    "available_memory_bytes",
     "block_norm_bytes",
     "check_budget",
-    "estimate_task_memory",
     "gradient_bytes",
     "jacobian_gram_bytes",
+    "kernel_memory",
     "lanczos_bytes",
     "lanczos_step_cap",
     "loss_hessian_bytes",
@@ -159,49 +153,6 @@ def check_budget(estimate: MemoryEstimate, budget_bytes: int) -> None:
     require_integer("budget_bytes", budget_bytes, 0)
     if estimate.total_bytes > budget_bytes:
         raise MemoryBudgetError(estimate.largest.name, estimate.total_bytes, budget_bytes, estimate)
-
-
-def available_memory_bytes(device: str | torch.device = "cpu") -> int:
-    """Bytes a new allocation on ``device`` can take now.
-
-    CPU: MemAvailable from /proc/meminfo, lowered to the cgroup's remaining limit (memory.max minus
-    memory.current, cgroup v2) when one is set; without /proc, the free physical pages
-    (os.sysconf). CUDA: free device memory (torch.cuda.mem_get_info) plus what this process's
-    caching allocator has reserved but not allocated.
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
-    if device.type != "cpu":
-        raise InvalidArgumentError("device", str(device), "cpu or cuda")
-    available = _meminfo_available()
-    if available is None:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    limit = _cgroup_remaining()
-    return available if limit is None else min(available, limit)
-
-
-def _meminfo_available() -> int | None:
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def _cgroup_remaining() -> int | None:
-    try:
-        with open("/sys/fs/cgroup/memory.max") as limit_file:
-            limit = limit_file.read().strip()
-        with open("/sys/fs/cgroup/memory.current") as current_file:
-            current = int(current_file.read().strip())
-    except (OSError, ValueError):
-        return None
-    return None if limit == "max" else max(0, int(limit) - current)
 
 
 def lanczos_step_cap(budget_bytes: int, size: int, itemsize: int, *, batch: int = 1) -> int:
@@ -327,7 +278,7 @@ def lanczos_bytes(max_iter: int, size: int, itemsize: int) -> int:
     return lanczos_vectors(max_iter, size) * size * itemsize + TRIDIAGONAL_COPIES * steps * steps * 8
 
 
-def _kernel(name: str, terms: list[tuple[int, int, str]]) -> KernelMemory:
+def kernel_memory(name: str, terms: list[tuple[int, int, str]]) -> KernelMemory:
     """Sum count * unit over ``terms`` (count, unit bytes, what) plus OVERHEAD_BYTES, with its formula."""
     total = OVERHEAD_BYTES + sum(count * unit for count, unit, _ in terms)
     formula = " + ".join(f"{count} {what}" for count, _, what in terms if count) + " + overhead"
@@ -341,7 +292,7 @@ def loss_hessian_bytes(sizes: Sizes, max_iter: int = DEFAULT_MAX_ITER) -> Kernel
     product's layer-sized double-backward temporaries beside its pieces and their concatenation
     (at width 2048 the peak exceeded the count without it by 0.2 P). 7 act = GRAPH_ACTS + HVP_ACTS.
     """
-    return _kernel(
+    return kernel_memory(
         "loss_hessian",
         [
             (1, lanczos_bytes(max_iter, sizes.parameters, sizes.itemsize), "Lanczos state"),
@@ -390,7 +341,7 @@ def predictor_hessian_bytes(
         strategy, size=size, itemsize=sizes.itemsize, row_act_bytes=sizes.row_act_bytes, max_iter=max_iter
     )
     batch = 1 if strategy == "loop" else min(probes, max(1, budget_bytes // per_probe))
-    return _kernel("predictor_hessian", [(batch, per_probe, f"probe ({strategy})")])
+    return kernel_memory("predictor_hessian", [(batch, per_probe, f"probe ({strategy})")])
 
 
 def block_norm_bytes(sizes: Sizes, max_iter: int = DEFAULT_MAX_ITER) -> KernelMemory:
@@ -401,7 +352,7 @@ def block_norm_bytes(sizes: Sizes, max_iter: int = DEFAULT_MAX_ITER) -> KernelMe
     """
     m, d = sizes.width, sizes.d
     block = max(m * d, m * m + m) if sizes.depth > 1 else m * d + m
-    return _kernel(
+    return kernel_memory(
         "block_norms",
         [
             (1, lanczos_bytes(max_iter, block, sizes.itemsize), "block Lanczos state"),
@@ -414,7 +365,7 @@ def block_norm_bytes(sizes: Sizes, max_iter: int = DEFAULT_MAX_ITER) -> KernelMe
 
 def gradient_bytes(sizes: Sizes) -> KernelMemory:
     """Q4: the average predictor gradient and per-sample gradient norms: 2 P + 3 act."""
-    return _kernel("gradients", [(2, sizes.vector, "P (leaves, gradient)"), (3, sizes.act(), "act")])
+    return kernel_memory("gradients", [(2, sizes.vector, "P (leaves, gradient)"), (3, sizes.act(), "act")])
 
 
 def structured_gram_bytes(n: int, row_act_bytes: int, itemsize: int) -> int:
@@ -451,7 +402,7 @@ def ntk_bytes(sizes: Sizes) -> KernelMemory:
             products_gram_bytes(n, chunk, sizes.vector, sizes.row_act_bytes, s),
         )
         what = f"generic Gram (chunk {chunk})"
-    return _kernel("ntk", [(1, gram, what), (4 * n * n, 8, "B (float64 spectrum)")])
+    return kernel_memory("ntk", [(1, gram, what), (4 * n * n, 8, "B (float64 spectrum)")])
 
 
 def rsc_bytes(sizes: Sizes, max_iter: int = DEFAULT_MAX_ITER) -> KernelMemory:
@@ -462,7 +413,7 @@ def rsc_bytes(sizes: Sizes, max_iter: int = DEFAULT_MAX_ITER) -> KernelMemory:
     loss_hessian_bytes) and the Lanczos state; the last phase
     (lambda_min(R)) holds fewer vectors but one more act (the outputs' linearization).
     """
-    return _kernel(
+    return kernel_memory(
         "rsc_certificate",
         [
             (1, lanczos_bytes(max_iter, sizes.parameters, sizes.itemsize), "Lanczos state"),
@@ -474,62 +425,4 @@ def rsc_bytes(sizes: Sizes, max_iter: int = DEFAULT_MAX_ITER) -> KernelMemory:
 
 def secant_bytes(sizes: Sizes) -> KernelMemory:
     """Q7: secant_check, 11 P (direction, theta, gradient, axis, a float64 draw and its updates) + 4 act."""
-    return _kernel("secant", [(11, sizes.vector, "P"), (GRAPH_ACTS, sizes.act(), "act")])
-
-
-def _snapshot_kernels(
-    sizes: Sizes, quantities: set[str], loss: str, probes: int, strategy: str, max_iter: int
-) -> list[KernelMemory]:
-    """The kernels measure_snapshot runs for ``quantities`` (rscbench.measure.snapshot)."""
-    kernels = [_kernel("loss", [(2, sizes.act(), "act")])]
-    if "Q3" in quantities:
-        kernels.append(loss_hessian_bytes(sizes, max_iter))
-    if loss == "cross_entropy":
-        return kernels
-    theorem = "Q8" in quantities and loss == "square" and sizes.structured
-    builders: list[tuple[bool, Callable[[], KernelMemory]]] = [
-        (
-            "Q1" in quantities or theorem,
-            lambda: predictor_hessian_bytes(sizes, probes, strategy=strategy, max_iter=max_iter),
-        ),
-        ("Q2" in quantities and sizes.structured, lambda: block_norm_bytes(sizes, max_iter)),
-        (bool(quantities & {"Q4", "Q10"}) or theorem, lambda: gradient_bytes(sizes)),
-        ("Q10" in quantities, lambda: ntk_bytes(sizes)),
-        ("Q6" in quantities or theorem, lambda: rsc_bytes(sizes, max_iter)),
-        ("Q7" in quantities, lambda: secant_bytes(sizes)),
-    ]
-    return kernels + [build() for wanted, build in builders if wanted]
-
-
-GD_CHECKPOINT_QUANTITIES = {"Q1", "Q4", "Q6", "Q8", "Q10"}
-"""What rscbench.measure.gd measures at each checkpoint."""
-
-
-def estimate_task_memory(
-    spec: TaskSpec, sizes: Sizes, *, data_bytes: int = 0, max_iter: int = DEFAULT_MAX_ITER
-) -> MemoryEstimate:
-    """Estimated peak bytes of rscbench.tasks.measure_task(spec) for the model and data ``sizes``.
-
-    The baseline is the model (P) and ``data_bytes`` (the loaded data and its copy in the task's
-    dtype); the kernels are those measure_snapshot runs for the protocol's quantities, each at the
-    Lanczos cap ``max_iter`` (the worst case: fewer steps hold less), Q1 with the strategy "auto"
-    picks (structured for the paper's network, else loop on the CPU and vmap on CUDA), and, when
-    gd_steps > 0, gradient descent: its copy of the parameters, theta_0, the gradient and the
-    initial NTK Gram (3 P + n^2 s) around its largest checkpoint kernel or beta re-measurement.
-    """
-    protocol = spec.protocol
-    probes = min(protocol.probes, sizes.n)
-    strategy = "structured" if sizes.structured else ("vmap" if spec.device == "cuda" else "loop")
-    kernels = _snapshot_kernels(sizes, set(protocol.quantities), spec.loss, probes, strategy, max_iter)
-    if protocol.gd_steps > 0:
-        inner = _snapshot_kernels(sizes, GD_CHECKPOINT_QUANTITIES, spec.loss, probes, strategy, max_iter)
-        inner.append(loss_hessian_bytes(sizes, max_iter))
-        largest = max(inner, key=lambda kernel: kernel.bytes)
-        kernels.append(
-            KernelMemory(
-                "gradient_descent",
-                3 * sizes.vector + sizes.n * sizes.n * sizes.itemsize + largest.bytes,
-                f"3 P + n^2 s (GD state) + {largest.name} ({largest.formula})",
-            )
-        )
-    return MemoryEstimate(sizes.vector + data_bytes, tuple(kernels))
+    return kernel_memory("secant", [(11, sizes.vector, "P"), (GRAPH_ACTS, sizes.act(), "act")])

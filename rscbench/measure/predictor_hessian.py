@@ -15,7 +15,7 @@ Three strategies, all Lanczos on exact second derivatives, batched over probes w
   on CPU it is memory-bound beyond small widths, on a GPU it batches well.
 
 Stopping: each probe stops when both extreme Ritz residuals are <= tol * norm, a certificate.
-DESIGN section 3 expected the nearly +/- symmetric top pair of these spectra to stall the
+docs/kernels.md expected the nearly +/- symmetric top pair of these spectra to stall the
 residual and asked for a value-change rule as well; measured on the paper's network (widths
 64-256, 64 probes, tol 1e-3) the residual rule never stalled (<= 48 steps, errors <= 1e-5) while
 a value-change rule with patience 5 stopped up to 12 of 64 probes at errors of 5e-3 to 9e-3. The
@@ -44,7 +44,7 @@ from rscbench.measure.memory import (
     structured_dim,
 )
 from rscbench.measure.params import FlatLayout, detached_params, model_function, scalar_output
-from rscbench.models import PaperMLP
+from rscbench.models.paper_net import PaperMLP
 
 __all__ = [
     "PREDICTOR_STRATEGIES",

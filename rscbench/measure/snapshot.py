@@ -1,4 +1,4 @@
-"""Every quantity of DESIGN section 2 that is defined at one parameter point, in one flat record."""
+"""Every quantity of docs/science.md that is defined at one parameter point, in one flat record."""
 
 from __future__ import annotations
 
@@ -21,9 +21,13 @@ from rscbench.measure.rsc import (
     theorem_alpha,
 )
 from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
-from rscbench.models import PaperMLP
+from rscbench.models.paper_net import PaperMLP
+from rscbench.vocabulary import QUANTITIES
 
 __all__ = ["ALL_QUANTITIES", "measure_snapshot"]
+
+ALL_QUANTITIES = QUANTITIES
+"""Every quantity measure_snapshot implements (the vocabulary's QUANTITIES)."""
 
 Record = dict[str, float | int | bool | str | None]
 
@@ -32,9 +36,6 @@ def _block_pairs(model: PaperMLP) -> list[tuple[str, str]]:
     """Q2's blocks: every diagonal W^(l) block, the head's, and the v-W^(L) block."""
     last = f"W{model.depth}"
     return [(f"W{layer}", f"W{layer}") for layer in range(1, model.depth + 1)] + [("v", "v"), ("v", last)]
-
-
-ALL_QUANTITIES = ("Q1", "Q2", "Q3", "Q4", "Q6", "Q7", "Q8", "Q10")
 
 
 def measure_snapshot(

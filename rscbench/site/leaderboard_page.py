@@ -121,7 +121,7 @@ Click a column header to sort; ✓ supported, ✗ not supported, ? inconclusive 
 {sortable_table("leaderboard", DISPLAY_COLUMNS, rows)}
 <h2>Ranking rule</h2>
 <ol>{rule}</ol>
-<h2>What each check claims (DESIGN section 4)</h2>
+<h2>What each check claims (docs/verdicts.md)</h2>
 <ul>{claims}</ul>
 <p class="meta">Hessian exponent: b in max-probe ||Hessian of f|| ~ m^b over the width sweep at
 init, 95% cluster-bootstrap CI over seeds. RSC-certified fraction: GD checkpoints after t = 0 with a

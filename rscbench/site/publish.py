@@ -5,7 +5,7 @@ Layout of DIR: ``index.html`` (the leaderboard), ``reports.html`` (every report)
 its plots and downloads), ``downloads/`` (the leaderboard as CSV, Markdown, LaTeX and JSON) and
 ``assets/`` (the stylesheet and the sorting script shipped with rscbench). Pages hold their data in
 the markup and load nothing from the network, so the site works opened from disk or from any plain
-file server. Reports are read with rscbench.compare.load_report (older schemas migrated); one that
+file server. Reports are read with rscbench.report.load_report (older schemas migrated); one that
 cannot be read is skipped and named in ``skipped``.
 """
 
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from rscbench.compare import load_report
 from rscbench.errors import InvalidArgumentError, RscbenchError
 from rscbench.leaderboard.build import SCORES_FILE, read_scores
+from rscbench.report.schema import load_report
 from rscbench.site.history import history_page
 from rscbench.site.html import Cell, escape, page, sortable_table
 from rscbench.site.leaderboard_page import LEADERBOARD_DOWNLOADS, leaderboard_page

@@ -7,9 +7,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from rscbench.analysis.verdicts import Verdict, verdict_table
 from rscbench.report import latex_table
 from rscbench.site.html import Cell, escape, page, sortable_table, status_cell
-from rscbench.verdicts import Verdict, verdict_table
 
 __all__ = ["PublishedReport", "report_verdicts", "write_report_page"]
 
@@ -106,7 +106,7 @@ def write_report_page(report: PublishedReport, target: Path, root: str) -> Path:
 by rscbench {escape(document.get("rscbench_version"))} (measurement version
 {escape(document.get("measurement_version"))}), commit {escape(report.commit_label)};
 machine {escape(env.get("cpu"))}, torch {escape(env.get("torch"))}; tasks: {escape(statuses)}.</p>
-<h2>Verdicts (DESIGN section 4)</h2>
+<h2>Verdicts (docs/verdicts.md)</h2>
 {verdict_html}
 <h2>Plots</h2>
 {figure_html or "<p>No plot.</p>"}

@@ -13,8 +13,8 @@ import torch
 from asv.util import load_json
 from asv_harness import REPO, load_suite_module
 
-from rscbench.stats import ScalingFit
-from rscbench.tasks import TaskOutcome
+from rscbench.analysis.fits import ScalingFit
+from rscbench.run.task import TaskOutcome
 
 kernels = load_suite_module("kernels")
 kernels_cuda = load_suite_module("kernels_cuda")

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from leaderboard_setup import ENTRIES, REPOSITORY, TINY_SUITE, copy_entries, tiny_suite
+from tiny_suites import ENTRIES, REPOSITORY, TINY_SUITE, copy_entries, tiny_suite
 
+from rscbench.analysis.verdicts import Verdict
 from rscbench.errors import InvalidArgumentError
 from rscbench.leaderboard.build import add_entry, build_leaderboard, read_scores
 from rscbench.leaderboard.entries import load_entries, parse_entry
 from rscbench.leaderboard.scoring import CHECKS, EntryScore, _check_of, _combined, _status, rank_scores
 from rscbench.leaderboard.suite import load_leaderboard_suite
 from rscbench.leaderboard.tables import leaderboard_latex, leaderboard_markdown
-from rscbench.specs import ModelSpec, TaskSpec, task_from_flat
-from rscbench.tasks import measure_task
-from rscbench.verdicts import Verdict
+from rscbench.run.specs import ModelSpec, TaskSpec, task_from_flat
+from rscbench.run.task import measure_task
 
 HERE = Path(__file__).resolve().parent
 FACTORY = "factories:wrapped_paper_tanh"

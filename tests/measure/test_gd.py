@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from rscbench.datasets import sphere
+from rscbench.data import sphere
 from rscbench.errors import InvalidArgumentError
 from rscbench.measure.gd import geometric_rate, gradient_descent
 from rscbench.models import paper_mlp

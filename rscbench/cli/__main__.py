@@ -1,0 +1,7 @@
+"""`python -m rscbench.cli`: the same as the `rscbench` command."""
+
+import sys
+
+from rscbench.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""`rscbench list`, `measure` and `replay`: what is available, one task measured, one stored task rerun."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from rscbench.analysis.metrics import METRICS
+from rscbench.cli.codes import EXIT_OK, EXIT_STRICT, EXIT_TASK_FAILED
+from rscbench.cli.run_command import print_plan
+from rscbench.data import DATASETS
+from rscbench.errors import InvalidArgumentError, RscbenchError
+from rscbench.measure.losses import LOSSES
+from rscbench.models.activations import ACTIVATIONS
+from rscbench.run.execute import execute_task
+from rscbench.run.planning import STORE_NAME, check_inputs, plan_run
+from rscbench.run.specs import flat_fields, task_from_flat
+from rscbench.run.suites import load_suite, shipped_suites
+from rscbench.store import ResultStore, TaskRecord
+
+__all__ = ["list_command", "measure_command", "replay_command"]
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """Print what `list` names (suites, a suite's tasks, datasets, activations, losses, metrics)."""
+    if args.what == "suites":
+        for name in shipped_suites():
+            suite = load_suite(name)
+            print(f"{name:<12} {len(suite.tasks()):>4} tasks  {suite.description}")
+    elif args.what == "tasks":
+        if not args.suite:
+            raise RscbenchError("invalid `list tasks`: a suite is required, e.g. `rscbench list tasks smoke`")
+        suite = load_suite(args.suite)
+        print_plan(plan_run(suite))
+        return EXIT_OK
+    elif args.what == "datasets":
+        for spec in DATASETS.values():
+            print(f"{spec.usage:<14} {spec.description}")
+    elif args.what == "activations":
+        for act in ACTIVATIONS.values():
+            covered = "covered" if act.covered_by_theory else "control (not covered)"
+            print(f"{act.name:<9} Lipschitz {act.lipschitz:.4g}  smoothness {act.smoothness:.4g}  {covered}")
+    elif args.what == "losses":
+        for loss in LOSSES.values():
+            print(f"{loss.name:<14} targets: {loss.targets}")
+    else:
+        for info in METRICS.values():
+            print(f"{info.name:<36} {info.unit:<14} better: {info.better:<7} {info.description}")
+    return EXIT_OK
+
+
+def measure_command(args: argparse.Namespace) -> int:
+    """Measure one task given by flags and print its record as JSON on stdout."""
+    values = {name: getattr(args, name) for name in flat_fields()}
+    values["quantities"] = list(values["quantities"])
+    spec = task_from_flat(values)
+    check_inputs([spec])
+    record = execute_task(spec.canonical(), args.timeout)
+    json.dump(record, sys.stdout, indent=2)  # TaskRecord.to_dict() is strict JSON already
+    sys.stdout.write("\n")
+    if record["status"] in ("failed", "timeout"):
+        print(f"rscbench: task {record['status']}: {record['message']}", file=sys.stderr)
+        return EXIT_TASK_FAILED
+    return EXIT_OK
+
+
+def _find_stored(task_id: str, store_option: str | None) -> TaskRecord:
+    """The stored record of ``task_id`` from --store, or from the first reports/*/store.sqlite holding it."""
+    if store_option is not None:
+        path = Path(store_option)
+        candidates = [path / STORE_NAME if path.is_dir() else path]
+        if not candidates[0].is_file():
+            raise InvalidArgumentError("--store", store_option, "a run directory or its store.sqlite")
+    else:
+        candidates = sorted(Path("reports").glob(f"*/{STORE_NAME}"))
+    for candidate in candidates:
+        with ResultStore(candidate) as store:
+            record = store.get(task_id)
+        if record is not None:
+            return record
+    searched = ", ".join(str(c) for c in candidates) or "no store under reports/"
+    raise InvalidArgumentError("task_id", task_id, f"the id of a task stored in {searched}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, counting two NaNs as equal (a replay reproduces a NaN, it does not differ from it)."""
+    both_nan = isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+    return both_nan or a == b
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    """Rerun one stored task from its stored spec; print both and their differences (exit 1 if any)."""
+    stored = _find_stored(args.task_id, args.store)
+    replayed = TaskRecord.from_dict(execute_task(stored.spec))
+    differences = {
+        name: {"stored": value, "replayed": replayed.metrics.get(name)}
+        for name, value in stored.metrics.items()
+        if not _same(value, replayed.metrics.get(name))
+    }
+    print(
+        json.dumps(
+            {"stored": stored.to_dict(), "replayed": replayed.to_dict(), "differences": differences}, indent=1
+        )
+    )
+    return EXIT_STRICT if differences or replayed.status != stored.status else EXIT_OK

@@ -1,0 +1,38 @@
+"""The `rscbench` command's entry point: parse the arguments, dispatch to the subcommand, and turn a
+bad input into one line on stderr with exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from rscbench.cli.codes import EXIT_BAD_INPUT
+from rscbench.cli.inspect_commands import list_command, measure_command, replay_command
+from rscbench.cli.leaderboard_commands import leaderboard_command, publish_command
+from rscbench.cli.parser import build_parser
+from rscbench.cli.report_commands import compare_command, report_command
+from rscbench.cli.run_command import run_command
+from rscbench.errors import RscbenchError
+
+__all__ = ["main"]
+
+HANDLERS = {
+    "run": run_command,
+    "list": list_command,
+    "measure": measure_command,
+    "compare": compare_command,
+    "replay": replay_command,
+    "report": report_command,
+    "leaderboard": leaderboard_command,
+    "publish": publish_command,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rscbench` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return HANDLERS[args.command](args)
+    except RscbenchError as error:
+        print(f"rscbench: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,132 @@
+"""Compare two reports: every metric and fit that changed beyond a threshold, and verdicts that flipped."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from rscbench.analysis.metrics import metric_info
+from rscbench.errors import InvalidArgumentError
+from rscbench.report.schema import migrate_report
+
+__all__ = ["Comparison", "compare_reports"]
+
+VERDICT_NUMBERS = ("per_layer_factor", "certified_fraction", "median_rate", "median_r2", "m_star")
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        return math.nan
+    if isinstance(value, str):
+        return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.get(value, math.nan)
+    if isinstance(value, dict) and "$float" in value:
+        return float(value["$float"])
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
+def _metric_table(document: dict[str, Any]) -> dict[tuple[str, str], float]:
+    table = {}
+    for task in document.get("tasks", []):
+        for name, value in task.get("metrics", {}).items():
+            number = _number(value)
+            if math.isfinite(number):
+                table[(task["task_id"], name)] = number
+    return table
+
+
+def _fit_table(document: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """Exponents of the document's fits and the verdicts' headline numbers, keyed (where, name)."""
+    table = {}
+    for fit in document.get("fits", []):
+        number = _number(fit.get("exponent"))
+        if math.isfinite(number):
+            where = f"{fit['verdict']} {fit['subject']}: {fit['metric']} vs {fit['axis']}"
+            table[(where, f"{fit['law']} exponent")] = number
+    for verdict in document.get("verdicts", []):
+        for name in VERDICT_NUMBERS:
+            number = _number(verdict.get("numbers", {}).get(name))
+            if math.isfinite(number):
+                table[(f"{verdict['id']} {verdict['subject']}", name)] = number
+    return table
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Changes from report A to B: ``changes`` (one row per changed metric or fit) and ``flips``."""
+
+    changes: pd.DataFrame
+    flips: pd.DataFrame
+
+    @property
+    def regressed(self) -> bool:
+        """Whether anything got worse: a metric moved the wrong way, or a verdict lost its support."""
+        worse = bool((self.changes["direction"] == "worse").any()) if not self.changes.empty else False
+        lost = (
+            bool(((self.flips["from"] == "supported") | (self.flips["to"] == "not supported")).any())
+            if not self.flips.empty
+            else False
+        )
+        return worse or lost
+
+
+def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 0.05) -> Comparison:
+    """Metrics (by task id) and fits (by verdict) whose relative change |b - a| / |a| exceeds ``threshold``.
+
+    ``direction`` is "better" or "worse" from the metric registry's better direction ("changed"
+    when a metric has none; fits are "changed" too, since a fit moving is neither good nor bad by
+    itself), and verdicts whose status differs are listed as flips. Documents of an older report
+    schema are migrated first.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0:
+        raise InvalidArgumentError("threshold", threshold, "a relative change >= 0")
+    a, b = migrate_report(a), migrate_report(b)
+    rows = []
+    metrics_a, metrics_b = _metric_table(a), _metric_table(b)
+    for key in sorted(set(metrics_a) & set(metrics_b)):
+        before, after = metrics_a[key], metrics_b[key]
+        change = abs(after - before) / abs(before) if before != 0 else (math.inf if after != 0 else 0.0)
+        if change > threshold:
+            better = metric_info(key[1]).better
+            improved = after < before if better == "lower" else after > before
+            direction = "changed" if better == "none" else ("better" if improved else "worse")
+            rows.append(
+                {
+                    "kind": "metric",
+                    "where": key[0],
+                    "name": key[1],
+                    "a": before,
+                    "b": after,
+                    "relative_change": change,
+                    "direction": direction,
+                }
+            )
+    fits_a, fits_b = _fit_table(a), _fit_table(b)
+    for key in sorted(set(fits_a) & set(fits_b)):
+        before, after = fits_a[key], fits_b[key]
+        change = abs(after - before) / abs(before) if before != 0 else (math.inf if after != 0 else 0.0)
+        if change > threshold:
+            rows.append(
+                {
+                    "kind": "fit",
+                    "where": key[0],
+                    "name": key[1],
+                    "a": before,
+                    "b": after,
+                    "relative_change": change,
+                    "direction": "changed",
+                }
+            )
+    status_a = {(v["id"], v["subject"], v["claim"]): v["status"] for v in a.get("verdicts", [])}
+    status_b = {(v["id"], v["subject"], v["claim"]): v["status"] for v in b.get("verdicts", [])}
+    flips = [
+        {"id": key[0], "subject": key[1], "from": status_a[key], "to": status_b[key]}
+        for key in sorted(set(status_a) & set(status_b))
+        if status_a[key] != status_b[key]
+    ]
+    columns = ["kind", "where", "name", "a", "b", "relative_change", "direction"]
+    return Comparison(
+        pd.DataFrame(rows, columns=columns), pd.DataFrame(flips, columns=["id", "subject", "from", "to"])
+    )

@@ -1,0 +1,47 @@
+"""Build a task's inputs from its spec: the dataset it names and its model (the paper's network or a
+user's factory), on the CPU in the task's dtype."""
+
+from __future__ import annotations
+
+import torch
+
+from rscbench.data import Dataset, load_dataset
+from rscbench.models.factories import build_factory_model
+from rscbench.models.paper_net import paper_mlp
+from rscbench.run.specs import TaskSpec
+
+__all__ = ["TORCH_DTYPES", "build_task_model", "load_task_data"]
+
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def load_task_data(spec: TaskSpec) -> Dataset:
+    """The dataset ``spec.data`` names, loaded (or generated) as rscbench.data.load_dataset does."""
+    return load_dataset(
+        spec.data.dataset,
+        n=spec.data.n,
+        d=spec.data.d,
+        seed=spec.data.dataset_seed,
+        targets=spec.data.targets,
+    )
+
+
+def build_task_model(spec: TaskSpec, data: Dataset) -> torch.nn.Module:
+    """The task's network on the CPU in its dtype: a user's factory (``arch = "module:function"``,
+    seeded with the task's seed) or the paper's MLP (one output, or one per class for cross-entropy)."""
+    if spec.model.is_factory:
+        model = build_factory_model(
+            spec.model.arch, in_dim=data.d, width=spec.model.width, depth=spec.model.depth, seed=spec.seed
+        )
+    else:
+        model = paper_mlp(
+            data.d,
+            spec.model.width,
+            spec.model.depth,
+            spec.model.activation,
+            spec.model.sigma1,
+            out_dim=data.n_classes if spec.loss == "cross_entropy" else 1,
+            seed=spec.seed,
+            scale_input=spec.model.scale_input,
+        )
+    return model.to(dtype=TORCH_DTYPES[spec.dtype])

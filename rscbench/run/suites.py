@@ -1,0 +1,148 @@
+"""Suites: named lists of experiments in TOML, each a grid over some task fields with the rest fixed.
+
+A suite file has ``name``, ``description``, an optional ``[defaults]`` table of flat task fields
+(rscbench.run.specs.flat_fields) and ``[[experiment]]`` tables with a ``name``, a ``grid`` (field ->
+list of values; the tasks are their product) and ``fixed`` fields. A list in ``defaults`` (such as
+``seed = [0, 1, 2]``) is a grid axis of every experiment. ``quantities`` is a list-valued field and
+is never expanded. Shipped suites live in rscbench/suites/; a user may pass any file of this form.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rscbench.errors import InvalidArgumentError, RscbenchError
+from rscbench.run.specs import TaskSpec, flat_fields, task_from_flat
+
+__all__ = ["Experiment", "Suite", "load_suite", "shipped_suites"]
+
+LIST_FIELDS = ("quantities",)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of a suite and its expanded tasks, in grid order."""
+
+    name: str
+    tasks: tuple[TaskSpec, ...]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named list of experiments; ``tasks()`` gives every task once, in a stable order."""
+
+    name: str
+    description: str
+    experiments: tuple[Experiment, ...]
+    source: str
+
+    def tasks(self) -> list[TaskSpec]:
+        """All tasks of all experiments, duplicates (same task id) kept once, first occurrence first."""
+        seen: dict[str, TaskSpec] = {}
+        for experiment in self.experiments:
+            for task in experiment.tasks:
+                seen.setdefault(task.task_id, task)
+        return list(seen.values())
+
+    def experiment_of(self) -> dict[str, str]:
+        """task id -> name of the first experiment that holds it."""
+        names: dict[str, str] = {}
+        for experiment in self.experiments:
+            for task in experiment.tasks:
+                names.setdefault(task.task_id, experiment.name)
+        return names
+
+
+def shipped_suites() -> list[str]:
+    """Names of the suites shipped with rscbench."""
+    folder = resources.files("rscbench") / "suites"
+    return sorted(
+        entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml")
+    )
+
+
+def load_suite(name_or_path: str, overrides: dict[str, Any] | None = None) -> Suite:
+    """Load a shipped suite by name or a suite TOML file by path, and expand it into tasks.
+
+    ``overrides`` (flat task fields, e.g. device and dtype from the CLI) replace those fields in
+    every task. Errors (unknown suite, missing or invalid TOML, unknown or bad fields) raise
+    InvalidArgumentError naming the suite field and the bad value.
+    """
+    path = Path(name_or_path)
+    if name_or_path.endswith(".toml") or path.is_file():
+        if not path.is_file():
+            raise InvalidArgumentError(
+                "suite", name_or_path, "a shipped suite name or an existing .toml file"
+            )
+        text, source = path.read_text(), str(path)
+    elif name_or_path in shipped_suites():
+        text = (resources.files("rscbench") / "suites" / f"{name_or_path}.toml").read_text()
+        source = f"rscbench/suites/{name_or_path}.toml"
+    else:
+        raise InvalidArgumentError(
+            "suite", name_or_path, "one of " + ", ".join(shipped_suites()) + ", or a path to a .toml file"
+        )
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidArgumentError("suite file", source, f"valid TOML ({error})") from None
+    return _parse(document, source, overrides or {})
+
+
+def _parse(document: dict[str, Any], source: str, overrides: dict[str, Any]) -> Suite:
+    allowed_top = {"name", "description", "defaults", "experiment"}
+    for key in document:
+        if key not in allowed_top:
+            raise InvalidArgumentError(
+                f"{source}: {key}", document[key], "keys " + ", ".join(sorted(allowed_top))
+            )
+    name = document.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidArgumentError(f"{source}: name", name, "a non-empty string")
+    experiments_doc = document.get("experiment")
+    if not isinstance(experiments_doc, list) or not experiments_doc:
+        raise InvalidArgumentError(
+            f"{source}: experiment", experiments_doc, "one or more [[experiment]] tables"
+        )
+    defaults = _fields(document.get("defaults", {}), f"{source}: defaults")
+    experiments = []
+    for index, table in enumerate(experiments_doc):
+        where = f"{source}: experiment[{index}]"
+        if not isinstance(table, dict) or set(table) - {"name", "grid", "fixed"}:
+            raise InvalidArgumentError(where, table, "a table with name, grid and fixed")
+        grid = _fields(table.get("grid", {}), f"{where}.grid")
+        for field_name, values in grid.items():
+            if field_name in LIST_FIELDS or not isinstance(values, list) or not values:
+                raise InvalidArgumentError(f"{where}.grid.{field_name}", values, "a non-empty list of values")
+        fixed = _fields(table.get("fixed", {}), f"{where}.fixed")
+        base = defaults | fixed | overrides
+        axes = {
+            key: value for key, value in base.items() if isinstance(value, list) and key not in LIST_FIELDS
+        }
+        axes |= grid
+        constant = {key: value for key, value in base.items() if key not in axes}
+        keys = list(axes)
+        tasks = []
+        for combination in itertools.product(*(axes[key] for key in keys)):
+            values = constant | dict(zip(keys, combination, strict=True))
+            try:
+                tasks.append(task_from_flat(values))
+            except RscbenchError as error:
+                raise InvalidArgumentError(where, str(error), "valid task fields") from None
+        experiments.append(Experiment(str(table.get("name", f"experiment-{index}")), tuple(tasks)))
+    return Suite(name, str(document.get("description", "")), tuple(experiments), source)
+
+
+def _fields(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise InvalidArgumentError(where, table, "a table of task fields")
+    known = flat_fields()
+    for key in table:
+        if key not in known:
+            raise InvalidArgumentError(f"{where}.{key}", table[key], "task fields " + ", ".join(known))
+    return dict(table)

@@ -1,0 +1,110 @@
+"""Run one task: build its dataset and model (the paper's network or a user's factory) from the spec,
+measure at init, then run GD if asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rscbench.data import targets_for
+from rscbench.errors import RscbenchError, require_integer
+from rscbench.measure.gd import gradient_descent
+from rscbench.measure.memory import check_budget
+from rscbench.measure.snapshot import measure_snapshot
+from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data
+from rscbench.run.device_memory import available_memory_bytes
+from rscbench.run.specs import TaskSpec
+from rscbench.run.task_memory import task_memory_estimate
+
+__all__ = ["TaskOutcome", "measure_task"]
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What a task measured: ``status`` "ok" or "diverged", scalar ``metrics`` and the GD ``trajectory``."""
+
+    status: str
+    message: str
+    metrics: dict
+    trajectory: list[dict]
+
+
+def measure_task(spec: TaskSpec, *, memory_budget_bytes: int | None = None) -> TaskOutcome:
+    """Measure ``spec``: the init snapshot (its protocol's quantities), then GD when gd_steps > 0.
+
+    Metrics at init keep their snapshot names; GD summaries are prefixed ``gd_``; the trajectory
+    holds one dict per GD iterate with the checkpoint and beta re-measurement fields merged in at
+    their steps; ``memory_estimate_bytes`` is the task's estimated peak. A diverged run is an
+    outcome (status "diverged"), not an error. Raises RscbenchError for a spec that cannot run here
+    (e.g. CUDA requested but absent), and MemoryBudgetError, before allocating the model, when the
+    estimate exceeds ``memory_budget_bytes`` (default: the device's available memory).
+    """
+    if spec.device == "cuda" and not torch.cuda.is_available():
+        raise RscbenchError("invalid device='cuda': no CUDA device is available; allowed: cpu")
+    dtype, device = TORCH_DTYPES[spec.dtype], torch.device(spec.device)
+    if memory_budget_bytes is not None:
+        require_integer("memory_budget_bytes", memory_budget_bytes, 1)
+    data = load_task_data(spec)
+    # A factory model must exist to be sized: it is built once on the CPU, sized, then moved.
+    factory_model = build_task_model(spec, data) if spec.model.is_factory else None
+    estimate = task_memory_estimate(spec, data, factory_model)
+    check_budget(
+        estimate, available_memory_bytes(device) if memory_budget_bytes is None else memory_budget_bytes
+    )
+    targets = targets_for(data, spec.loss)
+    X = data.X.to(device=device, dtype=dtype)
+    y = targets.to(device=device, dtype=dtype if targets.is_floating_point() else targets.dtype)
+    model = (factory_model if factory_model is not None else build_task_model(spec, data)).to(device=device)
+    protocol = spec.protocol
+    metrics: dict = {
+        "dataset_hash": data.content_hash,
+        "n": data.n,
+        "d": data.d,
+        "parameters": _count(model),
+        "memory_estimate_bytes": estimate.total_bytes,
+    }
+    metrics |= measure_snapshot(
+        model,
+        X,
+        y,
+        loss=spec.loss,
+        quantities=protocol.quantities,
+        kappa=protocol.kappa,
+        rho2=protocol.rho2,
+        n_probes=protocol.probes,
+        secant_samples=protocol.secant_samples,
+        tol=protocol.tol,
+        seed=spec.seed,
+    )
+    if protocol.gd_steps == 0:
+        return TaskOutcome("ok", "", metrics, [])
+    run = gradient_descent(
+        model,
+        X,
+        y,
+        loss=spec.loss,
+        steps=protocol.gd_steps,
+        omega=protocol.omega,
+        target_ratio=protocol.target_ratio,
+        beta_every=protocol.beta_every,
+        rsc_every=protocol.rsc_every,
+        kappa=protocol.kappa,
+        rho2=protocol.rho2,
+        probes=protocol.probes,
+        tol=protocol.tol,
+        seed=spec.seed,
+    )
+    metrics |= {f"gd_{key}": value for key, value in run.summary.items()}
+    trajectory = [dict(point) for point in run.trajectory]
+    for extra in (*run.checkpoints, *run.beta_measurements):
+        trajectory[extra["step"]] |= {key: value for key, value in extra.items() if key != "step"}
+    if run.outcome == "diverged":
+        last = run.trajectory[-1]["loss"]
+        message = f"GD diverged at step {run.steps}: loss {last:.6g} (non-finite or > 10x the initial loss)"
+        return TaskOutcome("diverged", message, metrics, trajectory)
+    return TaskOutcome("ok", "", metrics, trajectory)
+
+
+def _count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

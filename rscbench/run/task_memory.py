@@ -1,0 +1,116 @@
+"""A task's peak memory, estimated from its spec before anything is allocated (per kernel, in bytes).
+
+The kernels' own byte counts live in rscbench.measure.memory; this module adds up the kernels one
+task runs (the snapshot's quantities, then gradient descent) around what the task holds throughout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from rscbench.data import Dataset
+from rscbench.measure.lanczos import DEFAULT_MAX_ITER
+from rscbench.measure.memory import (
+    KernelMemory,
+    MemoryEstimate,
+    Sizes,
+    block_norm_bytes,
+    gradient_bytes,
+    kernel_memory,
+    loss_hessian_bytes,
+    ntk_bytes,
+    predictor_hessian_bytes,
+    rsc_bytes,
+    secant_bytes,
+)
+from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data
+from rscbench.run.specs import TaskSpec
+
+__all__ = ["GD_CHECKPOINT_QUANTITIES", "estimate_memory", "estimate_task_memory", "task_memory_estimate"]
+
+
+def _snapshot_kernels(
+    sizes: Sizes, quantities: set[str], loss: str, probes: int, strategy: str, max_iter: int
+) -> list[KernelMemory]:
+    """The kernels measure_snapshot runs for ``quantities`` (rscbench.measure.snapshot)."""
+    kernels = [kernel_memory("loss", [(2, sizes.act(), "act")])]
+    if "Q3" in quantities:
+        kernels.append(loss_hessian_bytes(sizes, max_iter))
+    if loss == "cross_entropy":
+        return kernels
+    theorem = "Q8" in quantities and loss == "square" and sizes.structured
+    builders: list[tuple[bool, Callable[[], KernelMemory]]] = [
+        (
+            "Q1" in quantities or theorem,
+            lambda: predictor_hessian_bytes(sizes, probes, strategy=strategy, max_iter=max_iter),
+        ),
+        ("Q2" in quantities and sizes.structured, lambda: block_norm_bytes(sizes, max_iter)),
+        (bool(quantities & {"Q4", "Q10"}) or theorem, lambda: gradient_bytes(sizes)),
+        ("Q10" in quantities, lambda: ntk_bytes(sizes)),
+        ("Q6" in quantities or theorem, lambda: rsc_bytes(sizes, max_iter)),
+        ("Q7" in quantities, lambda: secant_bytes(sizes)),
+    ]
+    return kernels + [build() for wanted, build in builders if wanted]
+
+
+GD_CHECKPOINT_QUANTITIES = {"Q1", "Q4", "Q6", "Q8", "Q10"}
+"""What rscbench.measure.gd measures at each checkpoint."""
+
+
+def estimate_task_memory(
+    spec: TaskSpec, sizes: Sizes, *, data_bytes: int = 0, max_iter: int = DEFAULT_MAX_ITER
+) -> MemoryEstimate:
+    """Estimated peak bytes of rscbench.run.task.measure_task(spec) for the model and data ``sizes``.
+
+    The baseline is the model (P) and ``data_bytes`` (the loaded data and its copy in the task's
+    dtype); the kernels are those measure_snapshot runs for the protocol's quantities, each at the
+    Lanczos cap ``max_iter`` (the worst case: fewer steps hold less), Q1 with the strategy "auto"
+    picks (structured for the paper's network, else loop on the CPU and vmap on CUDA), and, when
+    gd_steps > 0, gradient descent: its copy of the parameters, theta_0, the gradient and the
+    initial NTK Gram (3 P + n^2 s) around its largest checkpoint kernel or beta re-measurement.
+    """
+    protocol = spec.protocol
+    probes = min(protocol.probes, sizes.n)
+    strategy = "structured" if sizes.structured else ("vmap" if spec.device == "cuda" else "loop")
+    kernels = _snapshot_kernels(sizes, set(protocol.quantities), spec.loss, probes, strategy, max_iter)
+    if protocol.gd_steps > 0:
+        inner = _snapshot_kernels(sizes, GD_CHECKPOINT_QUANTITIES, spec.loss, probes, strategy, max_iter)
+        inner.append(loss_hessian_bytes(sizes, max_iter))
+        largest = max(inner, key=lambda kernel: kernel.bytes)
+        kernels.append(
+            KernelMemory(
+                "gradient_descent",
+                3 * sizes.vector + sizes.n * sizes.n * sizes.itemsize + largest.bytes,
+                f"3 P + n^2 s (GD state) + {largest.name} ({largest.formula})",
+            )
+        )
+    return MemoryEstimate(sizes.vector + data_bytes, tuple(kernels))
+
+
+def task_memory_estimate(
+    spec: TaskSpec, data: Dataset, factory_model: torch.nn.Module | None = None
+) -> MemoryEstimate:
+    """The estimate of ``spec`` on its loaded ``data``; a factory model is measured (``factory_model``,
+    or built on the CPU), the paper's network is sized by formula."""
+    dtype = TORCH_DTYPES[spec.dtype]
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    data_bytes = data.X.numel() * (data.X.element_size() + itemsize)
+    if spec.model.is_factory:
+        model = factory_model if factory_model is not None else build_task_model(spec, data)
+        sizes = Sizes.of_model(model, data.X.to(dtype=dtype))
+    else:
+        out_dim = data.n_classes if spec.loss == "cross_entropy" else 1
+        sizes = Sizes.paper(data.n, data.d, spec.model.width, spec.model.depth, out_dim, itemsize)
+    return estimate_task_memory(spec, sizes, data_bytes=data_bytes)
+
+
+def estimate_memory(spec: TaskSpec) -> MemoryEstimate:
+    """Estimated peak memory of rscbench.run.task.measure_task on ``spec``, in bytes, per kernel and in
+    total.
+
+    The paper's network is sized by formula (nothing is allocated); a factory model is built once on
+    the CPU to count its parameters and saved activations. See rscbench.measure.memory.
+    """
+    return task_memory_estimate(spec, load_task_data(spec))

@@ -1,0 +1,55 @@
+"""Report schema migration: a schema-1 report reads as the current schema; unknown schemas are refused."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rscbench.errors import InvalidArgumentError
+from rscbench.report.compare import compare_reports
+from rscbench.report.schema import REPORT_SCHEMA_VERSION, load_report, migrate_report
+
+PUBLISHED = Path(__file__).parents[2] / "reports" / "cpu-default" / "20261124T052020Z-9195af1d"
+
+
+def test_the_first_published_report_is_schema_1_and_migrates_with_its_fits() -> None:
+    raw = json.loads((PUBLISHED / "report.json").read_text())
+    assert raw["schema_version"] == 1 and "fits" not in raw
+    document = load_report(PUBLISHED)
+    assert document["schema_version"] == REPORT_SCHEMA_VERSION == 2
+    by_verdict = {(fit["verdict"], fit["subject"], fit["law"]): fit for fit in document["fits"]}
+    tanh = by_verdict[("V1", "tanh", "power")]
+    v1 = next(v for v in raw["verdicts"] if (v["id"], v["subject"]) == ("V1", "tanh"))
+    assert tanh["metric"] == "predictor_hessian_max" and tanh["axis"] == "model.width"
+    assert (tanh["exponent"], tanh["ci_low"], tanh["ci_high"]) == (
+        v1["numbers"]["exponent"],
+        v1["numbers"]["ci_low"],
+        v1["numbers"]["ci_high"],
+    )
+    assert by_verdict[("V3", "tanh", "power")]["metric"] == "g_bar_sqnorm"
+    depth = by_verdict[("V2", "sigma1=0.5", "exponential")]
+    assert depth["axis"] == "model.depth" and depth["exponent"] < 0
+    # every verdict of schema 1 with a fit kept it; the migration never touches the file
+    assert len(document["fits"]) == sum(len(v["fits"]) for v in document["verdicts"]) >= 14
+    assert json.loads((PUBLISHED / "report.json").read_text()) == raw
+
+
+def test_migration_is_the_identity_on_the_current_schema_and_does_not_mutate() -> None:
+    current = {"schema_version": REPORT_SCHEMA_VERSION, "verdicts": [], "fits": [], "tasks": []}
+    assert migrate_report(current) == current
+    old = {"schema_version": 1, "verdicts": [], "tasks": []}
+    migrate_report(old)
+    assert old == {"schema_version": 1, "verdicts": [], "tasks": []}
+
+
+@pytest.mark.parametrize("version", [0, REPORT_SCHEMA_VERSION + 1, "2", None, True])
+def test_unknown_schemas_are_refused_naming_the_field(tmp_path: Path, version) -> None:
+    (tmp_path / "report.json").write_text(json.dumps({"schema_version": version}))
+    with pytest.raises(InvalidArgumentError, match="report schema_version"):
+        load_report(tmp_path)
+
+
+def test_a_schema_1_report_compares_with_itself_migrated() -> None:
+    raw = json.loads((PUBLISHED / "report.json").read_text())
+    result = compare_reports(raw, load_report(PUBLISHED), threshold=0.0)
+    assert result.changes.empty and result.flips.empty and not result.regressed

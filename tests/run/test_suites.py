@@ -1,0 +1,72 @@
+"""Suites: shipped TOML files expand into valid tasks; bad suite files are refused by field."""
+
+import pytest
+
+from rscbench.errors import InvalidArgumentError
+from rscbench.run.suites import load_suite, shipped_suites
+
+
+def test_shipped_suites_expand() -> None:
+    assert {"smoke", "cpu-default", "gpu-full"} <= set(shipped_suites())
+    cpu = load_suite("cpu-default")
+    names = {experiment.name for experiment in cpu.experiments}
+    assert {"width-sweep", "depth-sweep", "loss-comparison", "gd-convergence"} <= names
+    assert {task.seed for task in cpu.tasks()} == {0, 1, 2}
+    widths = {task.model.width for task in cpu.tasks() if task.model.activation == "relu"}
+    assert len(widths) >= 4
+    gpu = load_suite("gpu-full")
+    assert max(task.model.width for task in gpu.tasks()) >= 16384
+    assert max(task.model.depth for task in gpu.tasks()) >= 8
+    assert {task.device for task in gpu.tasks()} == {"cuda"}
+
+
+def test_overrides_apply_to_every_task() -> None:
+    suite = load_suite("gpu-full", {"device": "cpu", "dtype": "float64"})
+    assert {(task.device, task.dtype) for task in suite.tasks()} == {("cpu", "float64")}
+
+
+def test_a_users_file(tmp_path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'name = "mine"\n[defaults]\nn = 8\nd = 4\nwidth = 8\n'
+        '[[experiment]]\nname = "w"\n[experiment.grid]\nseed = [0, 1]\ndepth = [1, 2]\n'
+    )
+    suite = load_suite(str(path))
+    assert suite.name == "mine" and len(suite.tasks()) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "argument_part"),
+    [
+        ('name = "x"\n[[experiment]\n', "suite file"),
+        ('name = "x"\n', "experiment"),
+        ('[[experiment]]\nname = "e"\n', "name"),
+        ('name = "x"\n[[experiment]]\nname = "e"\n[experiment.grid]\nwidth = 8\n', "grid.width"),
+        ('name = "x"\n[[experiment]]\nname = "e"\n[experiment.fixed]\nwidht = 8\n', "fixed.widht"),
+        ('name = "x"\n[[experiment]]\nname = "e"\n[experiment.fixed]\nwidth = 0\n', "experiment[0]"),
+        ('name = "x"\nextra = 1\n[[experiment]]\nname = "e"\n', "extra"),
+    ],
+    ids=[
+        "invalid-toml",
+        "no-experiments",
+        "no-name",
+        "grid-not-list",
+        "unknown-field",
+        "bad-value",
+        "unknown-key",
+    ],
+)
+def test_bad_suite_files(tmp_path, text: str, argument_part: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InvalidArgumentError) as error:
+        load_suite(str(path))
+    assert argument_part in error.value.argument
+
+
+def test_unknown_suite_and_missing_file() -> None:
+    with pytest.raises(InvalidArgumentError) as error:
+        load_suite("cpu-defualt")
+    assert error.value.argument == "suite" and "smoke" in str(error.value)
+    with pytest.raises(InvalidArgumentError):
+        load_suite("/no/such/suite.toml")
