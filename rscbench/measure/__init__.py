@@ -8,6 +8,7 @@ from rscbench.measure.curvature_operators import (
     EmpiricalFisherOperator,
     GaussNewtonOperator,
     LinearOperator,
+    ScaledOperator,
     empirical_fisher_operator,
     gauss_newton_operator,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "GaussNewtonOperator",
     "HessianOperator",
     "LinearOperator",
+    "ScaledOperator",
     "SpectralDensity",
     "TraceEstimate",
     "average_predictor_gradient",

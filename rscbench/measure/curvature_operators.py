@@ -8,6 +8,8 @@ Every estimator in rscbench.measure (trace, spectral density, top-k eigenpairs) 
   and Lambda = nabla^2_z l(z) the Hessian of the loss in the outputs (the generalized Gauss-Newton
   matrix; PSD when l is convex in z). For L(theta) = l(f(theta)), H = G + R with
   R = sum_k (dl/dz_k) nabla^2 z_k, the split behind the RSC certificate (docs/science.md, Q6).
+- :class:`ScaledOperator`: S A S u for a diagonal S, e.g. the preconditioned Hessian
+  P^{-1/2} H P^{-1/2} of an adaptive optimizer (the eigenvalues of P^{-1} H).
 - :class:`EmpiricalFisherOperator`: F u = (1/n) sum_i g_i g_i^T u with g_i = nabla l_i the
   per-sample loss gradients, i.e. (1/n) J_l^T J_l u with J_l the Jacobian of the n per-sample
   losses. It is not the Fisher information (no expectation over the model's own predictive
@@ -35,6 +37,7 @@ __all__ = [
     "EmpiricalFisherOperator",
     "GaussNewtonOperator",
     "LinearOperator",
+    "ScaledOperator",
     "empirical_fisher_operator",
     "gauss_newton_operator",
     "loss_output_hessian",
@@ -114,6 +117,29 @@ class EmpiricalFisherOperator(_JacobianSandwich):
 
     def _scale(self, tangent: Tensor) -> Tensor:
         return tangent / self.n
+
+
+class ScaledOperator:
+    """u -> S A S u with S = diag(``scale``): symmetric when A is, with the eigenvalues of S^2 A.
+
+    ``scale`` is a flat positive vector of length operator.dim. Products are counted on this
+    operator and on ``operator``. Memory: the scale and one temporary vector.
+    """
+
+    def __init__(self, operator: LinearOperator, scale: Tensor) -> None:
+        if scale.shape != (operator.dim,) or not bool(torch.isfinite(scale).all()):
+            raise InvalidArgumentError(
+                "scale", tuple(scale.shape), f"a finite flat vector of length {operator.dim}"
+            )
+        self.operator = operator
+        self.scale = scale.to(dtype=operator.dtype, device=operator.device)
+        self.dim, self.dtype, self.device = operator.dim, operator.dtype, operator.device
+        self.n_products = 0
+
+    def matvec(self, vector: Tensor) -> Tensor:
+        """S A S @ vector for a flat vector of length dim."""
+        self.n_products += 1
+        return self.scale * self.operator.matvec(self.scale * vector)
 
 
 def loss_output_hessian(loss: str, outputs: Tensor, y: Tensor) -> OutputHessian:

@@ -11,6 +11,7 @@ from rscbench.measure import (
     GaussNewtonOperator,
     HessianOperator,
     LinearOperator,
+    ScaledOperator,
     empirical_fisher_operator,
     gauss_newton_operator,
     loss_function,
@@ -132,3 +133,18 @@ def test_bad_inputs_name_the_argument() -> None:
     with pytest.raises(InvalidArgumentError) as error:
         gauss_newton_operator(model, X, y[:3], "square")
     assert error.value.argument == "y.shape"
+
+
+def test_scaled_operator_is_s_a_s() -> None:
+    model, X, y = problem("square")
+    params = detached_params(model)
+    fn = loss_function(model, X, y, "square")
+    H = dense_hessian(fn, params)
+    scale = torch.linspace(0.5, 2.0, H.shape[0], dtype=torch.float64)
+    operator = ScaledOperator(HessianOperator(fn, params), scale)
+    torch.testing.assert_close(
+        dense_matrix(operator), scale[:, None] * H * scale[None, :], rtol=1e-10, atol=1e-13
+    )
+    with pytest.raises(InvalidArgumentError) as error:
+        ScaledOperator(HessianOperator(fn, params), scale[:3])
+    assert error.value.argument == "scale"
