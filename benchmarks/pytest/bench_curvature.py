@@ -84,6 +84,17 @@ def _trainable(problem: Problem) -> torch.nn.Module:
     return copy.deepcopy(problem.model).requires_grad_(True)
 
 
+def _pyhessian(problem: Problem):
+    """A maker of PyHessian's hessian object on the problem; called inside the timing, as rscbench's
+    rows build their operator there (skipped where PyHessian is absent or not on the CPU)."""
+    if PYHESSIAN is None:
+        pytest.skip(PYHESSIAN_SKIP)
+    _cpu_only(problem)
+    model = _trainable(problem)
+    torch.manual_seed(START_SEED)  # PyHessian draws its probes from torch's global generator
+    return lambda: PYHESSIAN.hessian(model, _criterion, data=(problem.X, problem.y), cuda=False)
+
+
 def _criterion(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """rscbench's square loss (mean (f - y)^2, no 1/2) on a model output of shape (n, 1)."""
     return ((outputs.reshape(-1) - targets) ** 2).mean()
@@ -177,14 +188,10 @@ def test_trace_1_curvlinops(benchmark, problem: Problem, trace_reference, method
 
 @pytest.mark.benchmark(group="trace")
 def test_trace_2_pyhessian(benchmark, problem: Problem, trace_reference) -> None:
-    if PYHESSIAN is None:
-        pytest.skip(PYHESSIAN_SKIP)
-    _cpu_only(problem)
-    model = _trainable(problem)
-    torch.manual_seed(START_SEED)  # PyHessian draws its probes from torch's global generator
+    peer = _pyhessian(problem)
 
     def run():
-        return PYHESSIAN.hessian(model, _criterion, data=(problem.X, problem.y), cuda=False).trace()
+        return peer().trace()
 
     samples = _run(benchmark, problem, run, ROUNDS)
     error = _record_trace(benchmark, float(sum(samples) / len(samples)), len(samples), trace_reference)
@@ -224,16 +231,10 @@ def test_density_0_rscbench(benchmark, problem: Problem, top_reference: HessianE
 
 @pytest.mark.benchmark(group="density")
 def test_density_1_pyhessian(benchmark, problem: Problem, top_reference: HessianExtremes) -> None:
-    if PYHESSIAN is None:
-        pytest.skip(PYHESSIAN_SKIP)
-    _cpu_only(problem)
-    model = _trainable(problem)
-    torch.manual_seed(START_SEED)
+    peer = _pyhessian(problem)
 
     def run():
-        return PYHESSIAN.hessian(model, _criterion, data=(problem.X, problem.y), cuda=False).density(
-            iter=SLQ_STEPS, n_v=1
-        )
+        return peer().density(iter=SLQ_STEPS, n_v=1)
 
     try:
         run()
@@ -284,16 +285,10 @@ def test_topk_0_rscbench(benchmark, problem: Problem, topk_reference: torch.Tens
 
 @pytest.mark.benchmark(group="top-k")
 def test_topk_1_pyhessian(benchmark, problem: Problem, topk_reference: torch.Tensor) -> None:
-    if PYHESSIAN is None:
-        pytest.skip(PYHESSIAN_SKIP)
-    _cpu_only(problem)
-    model = _trainable(problem)
-    torch.manual_seed(START_SEED)
+    peer = _pyhessian(problem)
 
     def run():
-        return PYHESSIAN.hessian(model, _criterion, data=(problem.X, problem.y), cuda=False).eigenvalues(
-            top_n=TOP_K
-        )
+        return peer().eigenvalues(top_n=TOP_K)
 
     values, _ = _run(benchmark, problem, run, ROUNDS)
     error = _record_topk(benchmark, sorted(values, reverse=True), -1, topk_reference)

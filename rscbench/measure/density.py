@@ -27,7 +27,7 @@ from torch import Tensor
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.curvature_operators import LinearOperator
 from rscbench.measure.lanczos import lanczos, tridiagonal
-from rscbench.measure.trace import check_distribution, probe_vectors
+from rscbench.measure.trace import check_distribution, operator_probes
 
 __all__ = ["SpectralDensity", "spectral_density"]
 
@@ -108,14 +108,7 @@ def spectral_density(
     taken = []
     generator = torch.Generator().manual_seed(seed)
     for row in range(n_vectors):
-        start = probe_vectors(
-            1,
-            operator.dim,
-            generator=generator,
-            distribution=distribution,
-            dtype=operator.dtype,
-            device=operator.device,
-        )
+        start = operator_probes(operator, 1, generator, distribution)
         run = lanczos(
             lambda block: operator.matvec(block[0])[None], start, tol=_QUADRATURE_TOL, max_iter=steps
         )

@@ -30,7 +30,7 @@ from torch import Tensor
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.curvature_operators import LinearOperator
 from rscbench.measure.lanczos import DEFAULT_MAX_ITER, inner_product
-from rscbench.measure.trace import probe_vectors
+from rscbench.measure.trace import operator_probes, probe_vectors
 
 __all__ = ["EIGENPAIR_TARGETS", "Eigenpairs", "top_eigenpairs"]
 
@@ -171,14 +171,7 @@ def top_eigenpairs(
         raise InvalidArgumentError("max_basis", max_basis, f"at least k = {k}")
     first = operator.n_products
     generator = torch.Generator().manual_seed(seed)
-    start = probe_vectors(
-        block_size,
-        operator.dim,
-        generator=generator,
-        distribution="gaussian",
-        dtype=operator.dtype,
-        device=operator.device,
-    )
+    start = operator_probes(operator, block_size, generator, "gaussian")
     basis = _Basis(operator.dim, start, generator)
     block, _, _ = basis.orthonormalize(start, float(start.abs().max()))
     T = torch.zeros(capacity, capacity, dtype=torch.float64)

@@ -32,6 +32,7 @@ __all__ = [
     "check_distribution",
     "hutchinson_trace",
     "hutchpp_trace",
+    "operator_probes",
     "probe_vectors",
 ]
 
@@ -84,6 +85,20 @@ def probe_vectors(
     return probes.to(dtype=dtype, device=device)
 
 
+def operator_probes(
+    operator: LinearOperator, count: int, generator: torch.Generator, distribution: str
+) -> Tensor:
+    """(count, operator.dim) probes in the operator's dtype and on its device (see probe_vectors)."""
+    return probe_vectors(
+        count,
+        operator.dim,
+        generator=generator,
+        distribution=distribution,
+        dtype=operator.dtype,
+        device=operator.device,
+    )
+
+
 def _check_confidence(confidence: float) -> None:
     if isinstance(confidence, bool) or not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
         raise InvalidArgumentError("confidence", confidence, "a number in (0, 1)")
@@ -128,14 +143,7 @@ def hutchinson_trace(
     generator = torch.Generator().manual_seed(seed)
     samples = []
     for _ in range(n_samples):
-        probe = probe_vectors(
-            1,
-            operator.dim,
-            generator=generator,
-            distribution=distribution,
-            dtype=operator.dtype,
-            device=operator.device,
-        )[0]
+        probe = operator_probes(operator, 1, generator, distribution)[0]
         samples.append(float(inner_product(probe, operator.matvec(probe))))
     return _estimate("hutchinson", 0.0, samples, confidence, operator.n_products - start)
 
@@ -162,14 +170,7 @@ def hutchpp_trace(
     k = n_products // 3
     residual_probes = n_products - 2 * k
     generator = torch.Generator().manual_seed(seed)
-    sketch = probe_vectors(
-        k,
-        operator.dim,
-        generator=generator,
-        distribution=distribution,
-        dtype=operator.dtype,
-        device=operator.device,
-    )
+    sketch = operator_probes(operator, k, generator, distribution)
     images = torch.stack([operator.matvec(column) for column in sketch], dim=1)
     del sketch
     basis, _ = torch.linalg.qr(images, mode="reduced")
@@ -177,14 +178,7 @@ def hutchpp_trace(
     exact_part = sum(float(inner_product(q, operator.matvec(q))) for q in basis.T)
     samples = []
     for _ in range(residual_probes):
-        probe = probe_vectors(
-            1,
-            operator.dim,
-            generator=generator,
-            distribution=distribution,
-            dtype=operator.dtype,
-            device=operator.device,
-        )[0]
+        probe = operator_probes(operator, 1, generator, distribution)[0]
         probe = probe - basis @ (basis.T @ probe)
         samples.append(float(inner_product(probe, operator.matvec(probe))))
     return _estimate("hutch++", exact_part, samples, confidence, operator.n_products - start)

@@ -140,6 +140,8 @@ class TrainingMonitor:
                 "quantities", list(quantities), "a list of " + ", ".join(ALL_QUANTITIES)
             )
         check_kappa(kappa)
+        if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and 0 < tol < 1):
+            raise InvalidArgumentError("tol", tol, "a number in (0, 1)")
         require_integer("n_probes", n_probes, 1)
         require_integer("seed", seed, 0)
         for argument, value in (("name", name), ("dataset", dataset)):
@@ -206,7 +208,11 @@ class TrainingMonitor:
             return write_report(run_dir, suite, store, seed=self.seed)
 
     def record(self) -> TaskRecord:
-        """The finished run as a TaskRecord: init metrics, train_* summaries and the trajectory."""
+        """The finished run as a TaskRecord: init metrics, train_* summaries and the trajectory.
+
+        ``wall_seconds`` runs from the first step to finish (the user's training included);
+        ``peak_memory_bytes`` is not measured (None).
+        """
         if self._finished is None or self._identity is None or self._first is None:
             raise InvalidArgumentError("record", "an unfinished run", "a run closed with finish")
         spec = self._identity

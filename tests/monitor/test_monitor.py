@@ -133,6 +133,7 @@ def test_a_non_finite_loss_is_recorded_as_diverged() -> None:
         ({"quantities": ["Q11"]}, "quantities"),
         ({"loss": "hinge"}, "loss"),
         ({"kappa": 0.0}, "kappa"),
+        ({"tol": 1.5}, "tol"),
         ({"name": ""}, "name"),
     ],
 )
