@@ -6,6 +6,10 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, hessian, jacrev
 
+from rscbench.measure.losses import loss_function
+from rscbench.measure.params import detached_params
+from rscbench.models import paper_mlp
+
 
 def dense_hessian(fn, params: dict[str, Tensor]) -> Tensor:
     """The full Hessian of a scalar fn of a parameter dict, as a (p, p) matrix in the dict's order."""
@@ -41,3 +45,38 @@ def not_our_model(in_dim: int, seed: int = 0) -> nn.Module:
     return nn.Sequential(
         nn.Linear(in_dim, 7), nn.GELU(), nn.Linear(7, 5), nn.Softplus(), nn.Linear(5, 1)
     ).double()
+
+
+class DenseOperator:
+    """A dense symmetric matrix as a rscbench.measure LinearOperator (matvec counts products)."""
+
+    def __init__(self, matrix: Tensor) -> None:
+        self.matrix = matrix
+        self.dim, self.dtype, self.device = matrix.shape[0], matrix.dtype, matrix.device
+        self.n_products = 0
+
+    def matvec(self, vector: Tensor) -> Tensor:
+        self.n_products += 1
+        return self.matrix @ vector
+
+
+def spectrum_matrix(eigenvalues: Tensor, seed: int = 0) -> Tensor:
+    """Q diag(eigenvalues) Q^T with Q a Haar-random orthogonal matrix drawn from ``seed`` (float64)."""
+    generator = torch.Generator().manual_seed(seed)
+    size = eigenvalues.shape[0]
+    Q, R = torch.linalg.qr(torch.randn(size, size, generator=generator, dtype=torch.float64))
+    Q = Q * torch.sign(torch.diagonal(R))
+    matrix = Q @ torch.diag(eigenvalues.to(torch.float64)) @ Q.T
+    return (matrix + matrix.T) / 2
+
+
+def tiny_hessian_problem():
+    """(L, params, dense H) for the square loss of a depth-2 tanh paper_mlp (p = 66) in float64."""
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(8, 4, generator=generator, dtype=torch.float64)
+    X = X * 2 / X.norm(dim=1, keepdim=True)
+    y = torch.randn(8, generator=generator, dtype=torch.float64)
+    model = paper_mlp(4, 6, 2, "tanh", 1.0, seed=1).double()
+    fn = loss_function(model, X, y, "square")
+    params = detached_params(model)
+    return fn, params, dense_hessian(fn, params)

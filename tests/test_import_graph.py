@@ -1,5 +1,6 @@
 """The package's import graph: no module imports another in a circle, and no import runs back up the
-pipeline (models -> data -> measure -> store -> run -> analysis -> report -> leaderboard -> site -> cli).
+pipeline (models -> data -> measure -> store -> run -> analysis -> report -> monitor -> leaderboard -> site
+-> cli).
 
 The graph is read from the source (every ``import``/``from ... import``, inside functions too), so a
 lazy import counts like any other. An import of ``a.b`` where ``b`` is a module is an edge to ``a.b``;
@@ -15,7 +16,20 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rscbench"
-LAYERS = ("", "models", "data", "measure", "store", "run", "analysis", "report", "leaderboard", "site", "cli")
+LAYERS = (
+    "",
+    "models",
+    "data",
+    "measure",
+    "store",
+    "run",
+    "analysis",
+    "report",
+    "monitor",
+    "leaderboard",
+    "site",
+    "cli",
+)
 """Pipeline order: a module may import from its own layer or an earlier one. "" is the package's base
 (rscbench/__init__.py, errors, vocabulary)."""
 BASE = {"rscbench", "rscbench.errors", "rscbench.vocabulary"}

@@ -1,6 +1,8 @@
 """docs/api.md: the public API works exactly as documented, on a model that is not ours."""
 
 import inspect
+import re
+from pathlib import Path
 
 import torch
 
@@ -64,3 +66,33 @@ def test_paper_mlp_shapes_as_documented() -> None:
     model = paper_mlp(6, 8, 3, "tanh", 1.0)
     assert model(torch.randn(5, 6)).shape == (5,)
     assert [tuple(p.shape) for p in model.parameters()] == [(8, 6), (8, 8), (8, 8), (8,)]
+
+
+def test_curvature_estimators_as_documented_on_a_model_that_is_not_ours() -> None:
+    model = not_our_model(4)
+    X = torch.randn(10, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    y = torch.randn(10, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    H = measure.HessianOperator(measure.loss_function(model, X, y), params)
+    for operator in (
+        H,
+        measure.gauss_newton_operator(model, X, y),
+        measure.empirical_fisher_operator(model, X, y),
+    ):
+        assert isinstance(operator, measure.LinearOperator)
+        trace = measure.hutchpp_trace(operator, n_products=30)
+        assert trace.ci_low <= trace.value <= trace.ci_high and trace.n_products == 30
+        assert measure.hutchinson_trace(operator, n_samples=5).n_products == 5
+        density = measure.spectral_density(operator, n_vectors=2, steps=10)
+        assert density.nodes.shape == (2, 10) and isinstance(density.moment(1)[0], float)
+        top = measure.top_eigenpairs(operator, 2)
+        assert top.values.shape == (2,) and top.vectors.shape == (2, operator.dim)
+    assert inspect.signature(measure.top_eigenpairs).parameters["which"].default == "largest"
+    assert inspect.signature(measure.hutchpp_trace).parameters["n_products"].default == 99
+
+
+def test_the_api_page_examples_run() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    estimators = next(block for block in blocks if "hutchpp_trace(H" in block)
+    exec(compile(estimators, "docs/api.md", "exec"), {})

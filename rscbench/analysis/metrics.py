@@ -61,6 +61,17 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("gd_ntk_drift", "1", "none", "Q10: ||K_T - K_0||_F / ||K_0||_F"),
         MetricInfo("gd_distance_final", "param", "none", "Q9: ||theta_T - theta_0||"),
         MetricInfo("gd_sharpness_max", "1", "lower", "Q9: max eta lambda_max(H) (2 = edge of stability)"),
+        MetricInfo("train_steps", "steps", "none", "monitor: optimizer steps recorded"),
+        MetricInfo("train_checkpoints", "1", "none", "monitor: checkpoints measured"),
+        MetricInfo("train_final_loss", "loss", "lower", "monitor: loss on the monitoring set at the end"),
+        MetricInfo("train_loss_ratio", "1", "lower", "monitor: final / first monitoring-set loss"),
+        MetricInfo(
+            "train_rsc_certified_fraction", "1", "higher", "monitor: certified checkpoints after t=0 (Q6)"
+        ),
+        MetricInfo("train_sharpness_max", "1", "lower", "monitor: max sharpness (2 = edge of stability)"),
+        MetricInfo("train_sharpness_final", "1", "none", "monitor: sharpness at the last checkpoint"),
+        MetricInfo("train_ntk_drift", "1", "none", "monitor: ||K_T - K_0||_F / ||K_0||_F (Q10)"),
+        MetricInfo("train_distance_final", "param", "none", "monitor: ||theta_T - theta_0||"),
     )
 }
 

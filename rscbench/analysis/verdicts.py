@@ -73,7 +73,7 @@ def sweeps(
     Returns (fixed fields, rows) per group having at least ``min_values`` distinct axis values.
     """
     column = f"metric.{metric}"
-    if column not in frame:
+    if column not in frame or axis not in frame:  # records without the axis (a monitored run) form no sweep
         return []
     rows = frame[(frame["status"] == "ok") & frame[column].notna()]
     spec_columns = [c for c in rows.columns if c.startswith("spec.") and c not in (axis, "spec.seed")]

@@ -75,8 +75,13 @@ def dataset_from_arrays(
     seed: int,
     standardize: bool = False,
     random_labels: bool = False,
+    provenance: dict[str, object] | None = None,
 ) -> Dataset:
-    """A Dataset from native rows: optional feature standardization, seeded subset, row normalization."""
+    """A Dataset from native rows: optional feature standardization, seeded subset, row normalization.
+
+    ``provenance`` (JSON-ready) is recorded under ``normalization["generator"]``: how the native
+    rows were made.
+    """
     available, native_d = features.shape
     if d is not None and d != native_d:
         raise InvalidArgumentError("d", d, f"None or {native_d} (the native dimension of {name})")
@@ -84,6 +89,8 @@ def dataset_from_arrays(
         raise InvalidArgumentError("n", n, f"None or an integer in [1, {available}] (the rows of {name})")
     X = torch.from_numpy(features).to(torch.float64)
     normalization: dict[str, object] = {"rows_to_norm": "sqrt(d)", "feature_standardization": None}
+    if provenance is not None:
+        normalization["generator"] = provenance
     if standardize:
         constant = X.amax(dim=0) == X.amin(dim=0)
         std = torch.where(constant, 1.0, X.std(dim=0, correction=0))

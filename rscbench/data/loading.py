@@ -7,7 +7,8 @@ from torch import Tensor
 
 from rscbench.data.arrays import dataset_from_arrays, read_npz, sklearn_arrays, targets_from_values
 from rscbench.data.dataset import Dataset, class_targets
-from rscbench.data.generated import generate_mnist1d, generate_sphere
+from rscbench.data.generated import generate_sphere
+from rscbench.data.mnist1d import load_mnist1d
 from rscbench.data.registry import dataset_spec
 from rscbench.errors import InvalidArgumentError, require_integer
 
@@ -19,10 +20,11 @@ def load_dataset(
 ) -> Dataset:
     """Load or generate the dataset ``name`` (a key of DATASETS, or ``npz:PATH``).
 
-    ``n``: number of samples; for ``sphere``/``mnist1d`` how many to generate, for the others a
-    subset of the native rows drawn without replacement (kept in native order) with a generator
-    seeded from ``seed``; None means the spec's ``default_n`` (all rows for fixed datasets).
-    ``d``: input dimension, free for ``sphere``/``mnist1d``; elsewhere None or the native one.
+    ``n``: number of samples; for ``sphere`` how many to generate, for the others a subset of the
+    native rows drawn without replacement (kept in native order) with a generator seeded from
+    ``seed``; None means the spec's ``default_n`` (all rows for fixed datasets).
+    ``d``: input dimension, free for ``sphere``; for ``mnist1d`` the reference generator's signal
+    length (default 40, the published dataset); elsewhere None or the native one.
     ``targets``: one of the spec's ``targets`` (None: its default, ``teacher`` for sphere and
     ``native`` elsewhere); ``random_labels`` replaces the labels by uniform random classes (for
     the real datasets: the native class count). Returns a :class:`Dataset` (X float64, rows of
@@ -52,7 +54,7 @@ def load_dataset(
     if spec.name == "sphere":
         return generate_sphere(n or spec.default_n, d or spec.default_d, seed, targets)
     if spec.name == "mnist1d":
-        return generate_mnist1d(n or spec.default_n, d or spec.default_d, seed, targets)
+        return load_mnist1d(n, d, seed, targets)
     if spec.name == "npz":
         features, raw_targets = read_npz(name)
         return dataset_from_arrays(name, features, targets_from_values(raw_targets), n=n, d=d, seed=seed)

@@ -4,6 +4,15 @@ Every kernel takes either an nn.Module (through torch.func.functional_call) or a
 function of a parameter dict, so a user's own architecture goes through the same code.
 """
 
+from rscbench.measure.curvature_operators import (
+    EmpiricalFisherOperator,
+    GaussNewtonOperator,
+    LinearOperator,
+    ScaledOperator,
+    empirical_fisher_operator,
+    gauss_newton_operator,
+)
+from rscbench.measure.density import SpectralDensity, spectral_density
 from rscbench.measure.hvp import HessianOperator, hvp
 from rscbench.measure.lanczos import lanczos, power_iteration
 from rscbench.measure.losses import LOSSES, loss_function, loss_hessian_extremes
@@ -18,13 +27,26 @@ from rscbench.measure.rsc import (
 )
 from rscbench.measure.snapshot import measure_snapshot
 from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
+from rscbench.measure.topk import Eigenpairs, top_eigenpairs
+from rscbench.measure.trace import TraceEstimate, hutchinson_trace, hutchpp_trace
 
 __all__ = [
     "LOSSES",
+    "Eigenpairs",
+    "EmpiricalFisherOperator",
+    "GaussNewtonOperator",
     "HessianOperator",
+    "LinearOperator",
+    "ScaledOperator",
+    "SpectralDensity",
+    "TraceEstimate",
     "average_predictor_gradient",
+    "empirical_fisher_operator",
+    "gauss_newton_operator",
     "hessian_block_norm",
     "hessian_extremes",
+    "hutchinson_trace",
+    "hutchpp_trace",
     "hvp",
     "lanczos",
     "loss_function",
@@ -41,5 +63,7 @@ __all__ = [
     "restricted_curvature",
     "rsc_certificate",
     "secant_check",
+    "spectral_density",
     "theorem_alpha",
+    "top_eigenpairs",
 ]

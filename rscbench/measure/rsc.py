@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 from torch import Tensor, nn
-from torch.func import jvp, vjp
 
 from rscbench.errors import InvalidArgumentError, require_integer
+from rscbench.measure.curvature_operators import gauss_newton_operator
 from rscbench.measure.hvp import HessianOperator
 from rscbench.measure.lanczos import DEFAULT_MAX_ITER, inner_product, lanczos, random_start, tridiagonal
 from rscbench.measure.losses import get_loss, loss_function
@@ -291,8 +291,9 @@ def rsc_certificate(
     """Certify RSC of the loss at the model's parameters on the cone around g_bar (Q6).
 
     For a scalar-output loss (square without the 1/2, logistic). The Gauss-Newton product
-    G u = (1/n) J^T diag(l'') J u is taken matrix-free by a jvp and a vjp, and lambda_min(R) by
-    Lanczos on u -> H u - G u. Memory: that of restricted_curvature, then (after it is freed) one
+    G u = (1/n) J^T diag(l'') J u is taken matrix-free by a jvp and a vjp
+    (rscbench.measure.curvature_operators.gauss_newton_operator), and lambda_min(R) by Lanczos on
+    u -> H u - G u. Memory: that of restricted_curvature, then (after it is freed) one
     more Krylov basis (the steps taken) plus about 6 parameter-sized vectors.
     """
     check_kappa(kappa)
@@ -303,7 +304,6 @@ def rsc_certificate(
         )
     loss_fn = loss_function(model, X, y, loss)
     params = detached_params(model)
-    f = model_function(model)
     g_bar = average_predictor_gradient(model, X)
     curvature = restricted_curvature(
         loss_fn, params, g_bar, kappa=kappa, tol=tol, max_iter=max_iter, seed=seed
@@ -311,23 +311,16 @@ def rsc_certificate(
 
     operator = HessianOperator(loss_fn, params, "reuse")
     layout = operator.layout
-
-    def outputs_of(p: Mapping[str, Tensor]) -> Tensor:
-        return scalar_output(f, dict(p), X)
-
-    outputs, vjp_fn = vjp(outputs_of, params)
-    weights = chosen.second(outputs.detach(), y) / X.shape[0]
+    gauss_newton = gauss_newton_operator(model, X, y, loss)
 
     def residual_matvec(block: Tensor) -> Tensor:
-        _, jacobian_product = jvp(outputs_of, (params,), (layout.unflatten(block[0]),))
-        (gauss_newton,) = vjp_fn(weights * jacobian_product)
-        return (operator.matvec(block[0]) - layout.flatten(gauss_newton))[None]
+        return (operator.matvec(block[0]) - gauss_newton.matvec(block[0]))[None]
 
     start = random_start(1, layout.dim, seed=seed + 1, dtype=layout.dtype, device=layout.device)
     residual_part = lanczos(residual_matvec, start, tol=tol, max_iter=max_iter, target="smallest")
     lambda_min_r = float(residual_part.lambda_min[0] - residual_part.residual_min[0])
     g_bar_sqnorm = float(sum((g.double() ** 2).sum() for g in g_bar.values()))
-    min_curvature = float(weights.min() * X.shape[0])
+    min_curvature = float(chosen.second(gauss_newton.outputs, y).min())
     lower_gn = min_curvature * kappa**2 * g_bar_sqnorm + lambda_min_r
     return RscCertificate(
         g_bar_sqnorm=g_bar_sqnorm,
