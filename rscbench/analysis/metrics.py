@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "METRICS",
+    "QUANTITY_TITLES",
     "MetricInfo",
     "axis_label",
     "column_label",
@@ -20,6 +21,19 @@ __all__ = [
     "quantity_metrics",
     "unit_text",
 ]
+
+QUANTITY_TITLES = {
+    "Q1": "predictor Hessian norm",
+    "Q2": "per-layer blocks of the predictor Hessian",
+    "Q3": "loss Hessian: smoothness and non-convexity",
+    "Q4": "average predictor gradient",
+    "Q6": "restricted curvature and its certificates",
+    "Q7": "secant curvature at a finite radius",
+    "Q8": "the theorem's alpha with measured constants",
+    "Q9": "gradient descent",
+    "Q10": "NTK beside RSC",
+}
+"""Each quantity's title (docs/science.md section 3), as the report's tables head them."""
 
 
 @dataclass(frozen=True)
