@@ -1,19 +1,21 @@
 """Where one fitted power law in width overtakes another: the threshold width m*, with a paired
-bootstrap CI (the width from which the Q6 certificate's Gauss-Newton term outgrows -lambda_min(R))."""
+bootstrap CI (the width from which the Q6 certificate's Gauss-Newton term outgrows -lambda_min(R)),
+and its CI over both the seeds and the choice of width window (threshold_width_over_windows)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from rscbench.analysis.bootstrap import check_confidence
-from rscbench.analysis.fits import ScalingFit
+from rscbench.analysis.fits import ScalingFit, fit_scaling
 from rscbench.errors import InvalidArgumentError, require_integer
 
-__all__ = ["ThresholdWidth", "extrapolate_threshold_width"]
+__all__ = ["ThresholdWidth", "extrapolate_threshold_width", "threshold_width_over_windows"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class ThresholdWidth:
         extrapolated: True when m* lies outside the range of widths both fits were made on.
         paired: True when the two fits' draws were paired cluster by cluster (same groups, seed
             and n_boot), False when they were combined as independent draws.
+        windows: for :func:`threshold_width_over_windows`, (smallest width, largest width, m*) of
+            every width window the interval ranges over; empty otherwise.
     """
 
     m_star: float
@@ -43,6 +47,7 @@ class ThresholdWidth:
     reason: str
     extrapolated: bool
     paired: bool
+    windows: tuple[tuple[float, float, float], ...] = ()
 
     def __iter__(self) -> Iterator[float]:
         """Yield ``m_star, ci_low, ci_high`` so that the result unpacks like a 3-tuple."""
@@ -66,6 +71,47 @@ def _threshold(log_c1: np.ndarray, b1: np.ndarray, log_c2: np.ndarray, b2: np.nd
     parallel = finite & (db == 0)
     out[parallel] = np.where(gap[parallel] <= 0, 0.0, math.inf)
     return out
+
+
+def _log_c(fit: ScalingFit) -> float:
+    return math.log(fit.prefactor) if fit.prefactor > 0 else math.nan
+
+
+def _log_draws(fit_lhs: ScalingFit, fit_rhs: ScalingFit, seed: int) -> tuple[np.ndarray | None, bool]:
+    """log m* of every bootstrap draw (nan-free; inf where a draw never crosses) and whether the two
+    fits' draws were paired cluster by cluster; None when neither fit has draws."""
+    d1, d2 = fit_lhs.draws, fit_rhs.draws
+    if d1 is None and d2 is None:
+        return None, False
+    if d1 is None:
+        d1 = np.tile([_log_c(fit_lhs), fit_lhs.exponent], (d2.shape[0], 1))
+    if d2 is None:
+        d2 = np.tile([_log_c(fit_rhs), fit_rhs.exponent], (d1.shape[0], 1))
+    paired = (
+        fit_lhs.draws is not None
+        and fit_rhs.draws is not None
+        and fit_lhs.group_labels is not None
+        and fit_lhs.group_labels == fit_rhs.group_labels
+        and fit_lhs.seed == fit_rhs.seed
+        and d1.shape == d2.shape
+    )
+    if fit_lhs.draws is not None and fit_rhs.draws is not None and not paired:
+        rng = np.random.default_rng(seed)
+        k = min(d1.shape[0], d2.shape[0])
+        d1 = d1[:k]
+        d2 = d2[rng.permutation(d2.shape[0])[:k]]
+    logs = _threshold(d1[:, 0], d1[:, 1], d2[:, 0], d2[:, 1])
+    return logs[~np.isnan(logs)], bool(paired)
+
+
+def _interval(logs: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Percentile interval of m* from draws of log m* (nan, nan without draws)."""
+    if logs.size == 0:
+        return math.nan, math.nan
+    alpha = 1.0 - confidence
+    # inverted_cdf picks sample values, never interpolates towards inf
+    q = np.quantile(logs, [alpha / 2.0, 1.0 - alpha / 2.0], method="inverted_cdf")
+    return math.exp(q[0]), math.exp(q[1])
 
 
 def extrapolate_threshold_width(
@@ -114,46 +160,18 @@ def extrapolate_threshold_width(
     check_confidence(confidence)
     require_integer("seed", seed, 0)
 
-    def log_c(fit: ScalingFit) -> float:
-        return math.log(fit.prefactor) if fit.prefactor > 0 else math.nan
-
-    point = float(_threshold(log_c(fit_lhs), fit_lhs.exponent, log_c(fit_rhs), fit_rhs.exponent))
+    point = float(_threshold(_log_c(fit_lhs), fit_lhs.exponent, _log_c(fit_rhs), fit_rhs.exponent))
     m_star = math.exp(point) if not math.isnan(point) else math.nan
 
     reasons = [f"{name} inconclusive ({fit.reason})" for name, fit in (("lhs", fit_lhs), ("rhs", fit_rhs))]
     reasons = [r for r, fit in zip(reasons, (fit_lhs, fit_rhs), strict=True) if not fit.conclusive]
-    d1, d2 = fit_lhs.draws, fit_rhs.draws
-    paired = False
-    if d1 is None and d2 is None:
+    logs, paired = _log_draws(fit_lhs, fit_rhs, seed)
+    if logs is None:
         ci_low = ci_high = m_star
     else:
-        if d1 is None:
-            d1 = np.tile([log_c(fit_lhs), fit_lhs.exponent], (d2.shape[0], 1))
-        if d2 is None:
-            d2 = np.tile([log_c(fit_rhs), fit_rhs.exponent], (d1.shape[0], 1))
-        paired = (
-            fit_lhs.draws is not None
-            and fit_rhs.draws is not None
-            and fit_lhs.group_labels is not None
-            and fit_lhs.group_labels == fit_rhs.group_labels
-            and fit_lhs.seed == fit_rhs.seed
-            and d1.shape == d2.shape
-        )
-        if fit_lhs.draws is not None and fit_rhs.draws is not None and not paired:
-            rng = np.random.default_rng(seed)
-            k = min(d1.shape[0], d2.shape[0])
-            d1 = d1[:k]
-            d2 = d2[rng.permutation(d2.shape[0])[:k]]
-        logs = _threshold(d1[:, 0], d1[:, 1], d2[:, 0], d2[:, 1])
-        logs = logs[~np.isnan(logs)]
-        if logs.size == 0:
-            ci_low = ci_high = math.nan
+        ci_low, ci_high = _interval(logs, confidence)
+        if math.isnan(ci_low):
             reasons.append("no usable bootstrap draws")
-        else:
-            alpha = 1.0 - confidence
-            # inverted_cdf picks sample values, never interpolates towards inf
-            q = np.quantile(logs, [alpha / 2.0, 1.0 - alpha / 2.0], method="inverted_cdf")
-            ci_low, ci_high = (math.exp(v) for v in q)
     if math.isnan(m_star):
         reasons.append("non-finite exponent or prefactor")
     lo_range = max(fit_lhs.x_min, fit_rhs.x_min)
@@ -169,3 +187,69 @@ def extrapolate_threshold_width(
         extrapolated=extrapolated,
         paired=bool(paired),
     )
+
+
+def threshold_width_over_windows(
+    widths: Sequence[float] | np.ndarray,
+    lhs: Sequence[float] | np.ndarray,
+    rhs: Sequence[float] | np.ndarray,
+    groups: Sequence[Any] | np.ndarray,
+    *,
+    min_widths: int = 3,
+    min_groups: int = 3,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> tuple[ThresholdWidth, ScalingFit, ScalingFit]:
+    """m* from which a quantity ``lhs`` ~ C1 m^b1 stays >= ``rhs`` ~ C2 m^b2, with a CI that carries both
+    the seed resampling and the choice of width window.
+
+    The point estimate and the two returned fits use every width. The interval pools, with equal
+    weight, the paired bootstrap draws of m* (both fits resample the same ``groups`` with the same
+    seed) of every *window*: each contiguous run of at least ``min_widths`` of the sorted distinct
+    widths. An m* that depends on which widths were fitted therefore shows up as a wide interval.
+    Values must be > 0 (filter them first, see fit_scaling). Widths in neurons.
+
+    Returns:
+        (threshold, fit of lhs, fit of rhs); ``threshold.windows`` lists each window's m*.
+    """
+    require_integer("min_widths", min_widths, 2)
+    check_confidence(confidence)
+    widths = np.asarray(widths, dtype=float)
+    lhs, rhs = np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float)
+    labels = np.asarray(groups)
+    options = {"seed": seed, "n_boot": n_boot, "min_x": min_widths, "min_groups": min_groups}
+    fit_lhs = fit_scaling(widths, lhs, labels, **options)
+    fit_rhs = fit_scaling(widths, rhs, labels, **options)
+    full = extrapolate_threshold_width(fit_lhs, fit_rhs, confidence=confidence, seed=seed)
+    distinct = np.unique(widths)
+    pooled, windows = [], []
+    for first in range(distinct.size):
+        for last in range(first + min_widths - 1, distinct.size):
+            inside = (widths >= distinct[first]) & (widths <= distinct[last])
+            window_lhs = fit_scaling(widths[inside], lhs[inside], labels[inside], **options)
+            window_rhs = fit_scaling(widths[inside], rhs[inside], labels[inside], **options)
+            point = extrapolate_threshold_width(window_lhs, window_rhs, confidence=confidence, seed=seed)
+            windows.append((float(distinct[first]), float(distinct[last]), point.m_star))
+            logs, _ = _log_draws(window_lhs, window_rhs, seed)
+            if logs is not None:
+                pooled.append(logs)
+    reasons = [full.reason] if full.reason else []
+    if pooled:
+        ci_low, ci_high = _interval(np.concatenate(pooled), confidence)
+    else:
+        ci_low = ci_high = math.nan
+        if not reasons:
+            reasons.append(f"fewer than {min_widths} distinct widths: no width window")
+    threshold = ThresholdWidth(
+        m_star=full.m_star,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        confidence=full.confidence,
+        conclusive=full.conclusive and bool(pooled),
+        reason="; ".join(reasons),
+        extrapolated=full.extrapolated,
+        paired=full.paired,
+        windows=tuple(windows),
+    )
+    return threshold, fit_lhs, fit_rhs

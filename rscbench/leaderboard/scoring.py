@@ -1,15 +1,14 @@
 """Scores of one leaderboard entry from its stored tasks, and the ranking rule.
 
-An entry is judged by rscbench.analysis.verdicts.judge on its own records and GD trajectories. The
-leaderboard reads every verdict as one of the theory's five claims V1-V5 whether or not the theory
-covers the entry (reports call those V6 controls): a verdict's claim is its id when that is V1-V5;
-for a control it is read off the first fit it rests on (predictor-Hessian norm vs width: V1, vs
-depth: V2; ||g_bar||^2 or the certificate's terms: V3) or, for one without fits, off its evidence
-(a certified fraction: V4; runs that reached the target: V5). A claim judged by several verdicts
-(V1 at init and along GD; V3's width exponent, depth factor and threshold width m*) is supported
-only if all of them are. V2's claim on the leaderboard is the theory's regime, "Hessian growth in
-depth is polynomial, not exponential", for every entry; for sigma1 >= 1 the verdicts judge the
-opposite claim (the V6 control: exponential growth), so its status is read complemented.
+An entry is judged by rscbench.analysis.verdicts.judge on its own records and GD trajectories. Each of
+the theory's claims V1-V5 is read off the verdicts of that form (a verdict's ``form``): a covered
+entry's rows are supported / not supported / inconclusive; an entry the theory does not cover (ReLU,
+a user's model) gets control rows, holds / fails / inconclusive, shown apart on the board and never
+read as evidence for the theorem. A claim judged by several rows (V1 at init and along GD; V3's width
+exponent and its m*) passes only if all of them do and fails if any does; "not measured" rows count
+only when nothing else judged the claim. V2's claim on the leaderboard is the theory's regime, "no
+exponential growth of the Hessian in depth", for every entry; for sigma1 >= 1 the verdicts judge the
+control's form (exponential growth, what the bound allows), so its status is read complemented.
 """
 
 from __future__ import annotations
@@ -21,7 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rscbench.analysis.verdicts import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Verdict, judge
+from rscbench.analysis.verdicts import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_MEASURED,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Verdict,
+    judge,
+)
 from rscbench.leaderboard.entries import Entry
 from rscbench.models.activations import ACTIVATIONS
 from rscbench.run.specs import ModelSpec
@@ -40,26 +48,26 @@ CHECKS = ("V1", "V2", "V3", "V4", "V5")
 CHECK_CLAIMS = {
     "V1": "max-probe ||Hessian of f|| ~ m^b with the 95% CI of b inside [-0.6, -0.4] at init and <= -0.4 "
     "for its largest value along GD",
-    "V2": "the predictor-Hessian norm grows polynomially, not exponentially, with depth",
-    "V3": "the RSC condition at init: ||g_bar||^2 ~ m^b with the CI's lower end > -1/2, no exponential "
-    "decay in depth, and a finite width m* from which the Q6 certificate holds",
+    "V2": "no exponential growth of the predictor-Hessian norm in depth",
+    "V3": "the RSC condition at init: ||g_bar||^2 ~ m^b with the CI's lower end > -1/2, and a finite width "
+    "m* from which the Q6 certificate holds",
     "V4": "RSC certified at >= 95% of GD checkpoints after t = 0 at the largest width",
-    "V5": "every GD run reaches the target, log-loss R^2 >= 0.9, rate no slower than the theorem's",
+    "V5": "every GD run reaches the target and its tail is geometric (late-segment R^2 >= 0.95 of a "
+    "two-phase fit)",
 }
-FIT_CHECKS = (("predictor_hessian", "model.width", "V1"), ("predictor_hessian", "model.depth", "V2"))
-"""(metric prefix, axis, claim) of a control's first fit; any other fitted metric (||g_bar||^2, the
-certificate's terms) is V3."""
-EVIDENCE = (("certified_fraction", "V4"), ("reached_target", "V5"))
-"""How a control verdict without fits is read: the first of these keys among its numbers."""
-COMPLEMENT = {SUPPORTED: NOT_SUPPORTED, NOT_SUPPORTED: SUPPORTED, INCONCLUSIVE: INCONCLUSIVE}
+PASSES, FAILURES = (SUPPORTED, HOLDS), (NOT_SUPPORTED, FAILS)
+COMPLEMENT = {HOLDS: FAILS, FAILS: HOLDS}
+"""A control's V2 status read on the leaderboard's V2 claim (no exponential growth)."""
 RANKING_RULE = (
     "Entries whose every task ran (none failed, timed out or is missing) come first.",
-    "More of V1-V5 supported ranks higher (inconclusive counts as not supported).",
-    "Then fewer of V1-V5 not supported (an inconclusive check beats a failed one).",
+    "More of V1-V5 passed ranks higher (supported, or a control's holds; inconclusive and not measured "
+    "count as not passed).",
+    "Then fewer of V1-V5 failed (not supported, or a control's fails; an inconclusive check beats a failed "
+    "one).",
     "Then fewer median GD steps to reach 1e-3 of the initial loss over all GD runs (a run that did not "
     "reach it, by budget or divergence, counts as infinitely many steps).",
     "Then a higher RSC-certified fraction of GD checkpoints at the largest width.",
-    "Then a smaller median geometric rate (faster per-step contraction of the loss).",
+    "Then a smaller median geometric rate of the loss's tail (V5's late segment: faster contraction).",
     "Finally the entry name, alphabetically. A missing number ranks after every measured one.",
 )
 
@@ -69,8 +77,9 @@ class EntryScore:
     """An entry's scores under one leaderboard ``version``; ``rank`` is 0 until rank_scores sets it.
 
     Exponents are dimensionless; steps are GD iterations (``median_steps_to_target`` is inf when
-    the median run did not reach the target); ``geometric_rate`` is the fitted per-step loss
-    factor (median over runs); ``ntk_drift`` is ||K_T - K_0||_F / ||K_0||_F (median over runs);
+    the median run did not reach the target); ``geometric_rate`` is the per-step loss
+    factor of the late (geometric) segment of V5's two-phase fit (median over runs); ``ntk_drift``
+    is ||K_T - K_0||_F / ||K_0||_F (median over runs);
     ``compute_seconds`` is the summed wall time of the entry's stored tasks; ``evidence`` holds the
     numbers of every verdict behind each check.
     """
@@ -104,13 +113,13 @@ class EntryScore:
 
     @property
     def supported(self) -> int:
-        """How many of V1-V5 are supported."""
-        return sum(status == SUPPORTED for status in self.checks.values())
+        """How many of V1-V5 passed (supported, or holds for a control)."""
+        return sum(status in PASSES for status in self.checks.values())
 
     @property
     def not_supported(self) -> int:
-        """How many of V1-V5 are not supported."""
-        return sum(status == NOT_SUPPORTED for status in self.checks.values())
+        """How many of V1-V5 failed (not supported, or fails for a control)."""
+        return sum(status in FAILURES for status in self.checks.values())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; non-finite numbers become None (steps to target None: not reached)."""
@@ -130,21 +139,6 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-def _check_of(verdict: Verdict) -> str | None:
-    """Which of V1-V5 a verdict judges: its id, or for a control (V6) what its fits or evidence show."""
-    if verdict.id in CHECKS:
-        return verdict.id
-    if verdict.id != "V6":
-        return None
-    if verdict.fits:
-        first = verdict.fits[0]
-        for prefix, axis, check in FIT_CHECKS:
-            if first["metric"].startswith(prefix) and first["axis"] == axis:
-                return check
-        return "V3"
-    return next((check for key, check in EVIDENCE if key in verdict.numbers), None)
-
-
 def _fit_evidence(verdicts: list[Verdict], metric: str) -> dict[str, Any]:
     """The numbers of the first verdict whose first fit is ``metric`` against width ({} when none)."""
     for verdict in verdicts:
@@ -153,17 +147,23 @@ def _fit_evidence(verdicts: list[Verdict], metric: str) -> dict[str, Any]:
     return {}
 
 
-def _status(verdict: Verdict, check: str) -> str:
-    return COMPLEMENT[verdict.status] if check == "V2" and verdict.id != "V2" else verdict.status
+def _status(verdict: Verdict) -> str:
+    """A verdict's status read on the leaderboard's claim of its form (V2 controls complemented)."""
+    return COMPLEMENT.get(verdict.status, verdict.status) if verdict.form == "V2" else verdict.status
 
 
 def _combined(statuses: list[str]) -> str:
-    """Several verdicts of one claim: supported iff all are, not supported if any is, else inconclusive."""
-    if not statuses:
-        return INCONCLUSIVE
-    if all(status == SUPPORTED for status in statuses):
-        return SUPPORTED
-    return NOT_SUPPORTED if NOT_SUPPORTED in statuses else INCONCLUSIVE
+    """Several rows of one claim: failed if any fails, passed if all pass (supported for covered rows,
+    holds for controls), not measured if nothing measured it, else inconclusive."""
+    measured = [status for status in statuses if status != NOT_MEASURED]
+    if not measured:
+        return NOT_MEASURED
+    failed = [status for status in measured if status in FAILURES]
+    if failed:
+        return failed[0]
+    if all(status in PASSES for status in measured):
+        return measured[0]
+    return INCONCLUSIVE
 
 
 def _number(value: Any) -> float:
@@ -198,15 +198,17 @@ def score_entry(
     verdicts = judge(rows, paths, seed=seed) if not rows.empty else []
     by_check: dict[str, list[Verdict]] = {check: [] for check in CHECKS}
     for verdict in verdicts:
-        check = _check_of(verdict)
-        if check is not None:
-            by_check[check].append(verdict)
-    checks = {check: _combined([_status(v, check) for v in found]) for check, found in by_check.items()}
+        if verdict.form in by_check:
+            by_check[verdict.form].append(verdict)
+    checks = {check: _combined([_status(v) for v in found]) for check, found in by_check.items()}
+    by_check = {check: [v for v in found if v.status != NOT_MEASURED] for check, found in by_check.items()}
     evidence = {check: [v.numbers for v in found] for check, found in by_check.items() if found}
     hessian = _fit_evidence(by_check["V1"], "predictor_hessian_max")
     gbar = _fit_evidence(by_check["V3"], "g_bar_sqnorm")
     certified = by_check["V4"][0].numbers if by_check["V4"] else {}
     gd = _gd_scores(rows)
+    tails = [v.numbers.get("late_rate_median") for v in by_check["V5"]]
+    gd["geometric_rate"] = _number(tails[0]) if tails else math.nan
     spec = ModelSpec(**entry.model)
     failed = int(rows["status"].isin(["failed", "timeout"]).sum()) if not rows.empty else 0
     return EntryScore(
@@ -227,7 +229,7 @@ def score_entry(
         rsc_certified_fraction=_number(certified.get("certified_fraction")),
         rsc_ci=tuple(_number(v) for v in certified.get("ci", [math.nan, math.nan])),
         **gd,
-        certified_without_progress=any(v.id == "V7" for v in verdicts),
+        certified_without_progress=any(v.form == "V7" and v.status in FAILURES for v in verdicts),
         compute_seconds=float(rows["wall_seconds"].sum()) if not rows.empty else 0.0,
         evidence=evidence,
     )
@@ -241,7 +243,6 @@ def _gd_scores(rows: pd.DataFrame) -> dict[str, Any]:
             "gd_reached": 0,
             "gd_diverged": 0,
             "median_steps_to_target": math.inf,
-            "geometric_rate": math.nan,
             "ntk_drift": math.nan,
         }
     gd = rows[rows["metric.gd_outcome"].notna()]
@@ -253,7 +254,6 @@ def _gd_scores(rows: pd.DataFrame) -> dict[str, Any]:
         "gd_reached": int(reached.sum()),
         "gd_diverged": int((gd["status"] == "diverged").sum()),
         "median_steps_to_target": float(np.median(steps)) if len(steps) else math.inf,
-        "geometric_rate": _median(gd["metric.gd_geometric_rate"]),
         "ntk_drift": _median(drift),
     }
 

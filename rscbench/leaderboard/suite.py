@@ -3,8 +3,9 @@
 The shipped suite ``leaderboard`` (rscbench/suites/leaderboard.toml) is an ordinary suite that
 leaves the entry's model fields (ENTRY_MODEL_FIELDS) at their defaults; an entry's tasks are the
 suite's tasks with the entry's model fields put in. Its version is ``<suite name>-<12 hex digits>``,
-a hash of every experiment's expanded tasks, the measurement version and SCORING_VERSION: any change
-to the suite, to the measurement code's version or to the scoring rules is a new version, and
+a hash of every experiment's expanded tasks, the measurement version, the verdicts' version
+(rscbench.analysis.verdicts.VERDICTS_VERSION) and SCORING_VERSION: any change to the suite, to the
+measurement code's version, to a verdict's definition or to the scoring rules is a new version, and
 scores of different versions are never mixed.
 """
 
@@ -14,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from rscbench.analysis.verdicts import VERDICTS_VERSION
 from rscbench.errors import InvalidArgumentError
 from rscbench.leaderboard.entries import ENTRY_MODEL_FIELDS, Entry
 from rscbench.run.specs import MEASUREMENT_VERSION, ModelSpec, TaskSpec
@@ -22,7 +24,7 @@ from rscbench.run.suites import Suite, load_suite
 __all__ = ["LEADERBOARD_SUITE", "SCORING_VERSION", "LeaderboardSuite", "load_leaderboard_suite"]
 
 LEADERBOARD_SUITE = "leaderboard"
-SCORING_VERSION = "1"
+SCORING_VERSION = "2"
 """Bump when the scores or the ranking rule (rscbench.leaderboard.scoring) change."""
 
 
@@ -60,13 +62,14 @@ def load_leaderboard_suite(argument: str = LEADERBOARD_SUITE) -> LeaderboardSuit
 
 
 def _version(suite: Suite) -> str:
-    """``<suite name>-<12 hex>``: sha256 of the expanded experiments and both versions."""
+    """``<suite name>-<12 hex>``: sha256 of the expanded experiments and the three versions."""
     content = {
         "experiments": [
             {"name": experiment.name, "tasks": [task.canonical() for task in experiment.tasks]}
             for experiment in suite.experiments
         ],
         "measurement_version": MEASUREMENT_VERSION,
+        "verdicts_version": VERDICTS_VERSION,
         "scoring_version": SCORING_VERSION,
     }
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -11,11 +11,13 @@ from typing import Any
 
 import pandas as pd
 
-from rscbench.analysis.verdicts import NOT_SUPPORTED, SUPPORTED
+from rscbench.analysis.verdicts import FAILS, HOLDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED
 from rscbench.leaderboard.scoring import CHECKS
+from rscbench.report.escape import latex_escape, markdown_table
 
 __all__ = [
     "DISPLAY_COLUMNS",
+    "MARKS_LEGEND",
     "STATUS_MARKS",
     "display_rows",
     "leaderboard_frame",
@@ -23,8 +25,12 @@ __all__ = [
     "leaderboard_markdown",
 ]
 
-STATUS_MARKS = {SUPPORTED: "✓", NOT_SUPPORTED: "✗"}
+STATUS_MARKS = {SUPPORTED: "✓", NOT_SUPPORTED: "✗", HOLDS: "(✓)", FAILS: "(✗)", NOT_MEASURED: "–"}
 """Marks of a check's status in the display tables; anything else (inconclusive) shows as '?'."""
+MARKS_LEGEND = (
+    "✓ supported, ✗ not supported; (✓) / (✗) a control (ReLU, a user's model, sigma1 >= 1 for V2) holds / "
+    "fails the same form, no evidence for or against the theory; ? inconclusive; – not measured."
+)
 DISPLAY_COLUMNS = (
     "rank",
     "entry",
@@ -117,33 +123,8 @@ def leaderboard_frame(entries: list[dict[str, Any]]) -> pd.DataFrame:
 
 def leaderboard_markdown(entries: list[dict[str, Any]]) -> str:
     """The display table as Markdown (pipes in cells escaped), with the legend of the marks."""
-    rows = display_rows(entries)
-    lines = [
-        "| " + " | ".join(DISPLAY_COLUMNS) + " |",
-        "|" + "|".join("---" for _ in DISPLAY_COLUMNS) + "|",
-    ]
-    lines += ["| " + " | ".join(row[c].replace("|", "\\|") for c in DISPLAY_COLUMNS) + " |" for row in rows]
-    lines += ["", "✓ supported, ✗ not supported, ? inconclusive."]
-    return "\n".join(lines) + "\n"
-
-
-def _latex_escape(text: str) -> str:
-    replacements = {
-        "\\": r"\textbackslash{}",
-        "&": r"\&",
-        "%": r"\%",
-        "_": r"\_",
-        "#": r"\#",
-        "^": r"\^{}",
-        "$": r"\$",
-        "{": r"\{",
-        "}": r"\}",
-        "~": r"\~{}",
-        "|": r"$|$",
-        "✓": r"$\checkmark$",
-        "✗": r"$\times$",
-    }
-    return "".join(replacements.get(char, char) for char in text)
+    rows = [[row[c] for c in DISPLAY_COLUMNS] for row in display_rows(entries)]
+    return markdown_table(list(DISPLAY_COLUMNS), rows) + "\n\n" + MARKS_LEGEND + "\n"
 
 
 def leaderboard_latex(entries: list[dict[str, Any]]) -> str:
@@ -153,9 +134,9 @@ def leaderboard_latex(entries: list[dict[str, Any]]) -> str:
     lines = [
         rf"\begin{{tabular}}{{{spec}}}",
         r"\toprule",
-        " & ".join(_latex_escape(column) for column in DISPLAY_COLUMNS) + r" \\",
+        " & ".join(latex_escape(column) for column in DISPLAY_COLUMNS) + r" \\",
         r"\midrule",
     ]
-    lines += [" & ".join(_latex_escape(row[c]) for c in DISPLAY_COLUMNS) + r" \\" for row in rows]
+    lines += [" & ".join(latex_escape(row[c]) for c in DISPLAY_COLUMNS) + r" \\" for row in rows]
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"

@@ -148,6 +148,7 @@ def gradient_descent(
                     "lambda_max": extremes.lambda_max,
                     "lambda_min": extremes.lambda_min,
                     "sharpness_before": eta * extremes.lambda_max if math.isfinite(eta) else None,
+                    "beta_residual": max(extremes.residual_max, extremes.residual_min),
                     "converged": extremes.converged,
                 }
             )

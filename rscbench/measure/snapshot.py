@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 
+import torch
 from torch import Tensor, nn
 
 from rscbench.errors import InvalidArgumentError, require_integer
@@ -59,7 +60,9 @@ def measure_snapshot(
     ``n_probes`` (``block_probes``) rows of X. Quantities that need a scalar prediction (all but
     Q3) are skipped for cross-entropy; Q2 and Q8 need a PaperMLP (its layers, its width), Q8 the
     square loss. Q8 uses the pieces of Q1, Q4 and Q6, computed once. Every Lanczos estimate
-    reports whether it met ``tol``. Units: see the README's metric table.
+    reports whether it met ``tol`` (``*_converged``) and, where the kernel returns it, its Ritz
+    residual bound (``*_residual*``, in the estimate's units; Q6's bounds already subtract theirs).
+    Units: rscbench.analysis.metrics.
     """
     unknown = sorted(set(quantities) - set(ALL_QUANTITIES))
     if unknown or not quantities:
@@ -86,6 +89,8 @@ def measure_snapshot(
             "loss_hessian_lambda_max": curvature.lambda_max,
             "loss_hessian_lambda_min": curvature.lambda_min,
             "loss_hessian_norm": curvature.norm,
+            "loss_hessian_residual_max": curvature.residual_max,
+            "loss_hessian_residual_min": curvature.residual_min,
             "loss_hessian_converged": curvature.converged,
             "loss_hessian_n_hvp": curvature.n_hvp,
         }
@@ -101,6 +106,10 @@ def measure_snapshot(
             "predictor_hessian_max": hessian_max,
             "predictor_hessian_mean": float(spectra.norms.mean()),
             "predictor_hessian_converged_fraction": float(spectra.converged.double().mean()),
+            "predictor_hessian_converged": bool(spectra.converged.all()),
+            "predictor_hessian_residual_max": float(
+                torch.maximum(spectra.residual_max, spectra.residual_min).max()
+            ),
             "predictor_hessian_strategy": spectra.strategy,
         }
         if paper:
@@ -108,14 +117,16 @@ def measure_snapshot(
     if "Q2" in wanted and paper:
         f = model_function(model)
         for rows, cols in _block_pairs(model):
-            norms = [
+            blocks = [
                 hessian_block_norm(
                     lambda p, x=x: scalar_output(f, p, x[None])[0], params, [rows], [cols], tol=tol, seed=seed
-                ).norm
+                )
                 for x in X[:block_probes]
             ]
             name = rows if rows == cols else f"{rows}_{cols}"
-            record[f"block_norm_{name}"] = max(norms)
+            record[f"block_norm_{name}"] = max(block.norm for block in blocks)
+            record[f"block_residual_{name}"] = max(max(b.residual_max, b.residual_min) for b in blocks)
+            record[f"block_converged_{name}"] = all(block.converged for block in blocks)
 
     if wanted & {"Q4", "Q10"} or theorem:
         grad_norms = per_sample_grad_norms(model, X)

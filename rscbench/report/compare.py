@@ -12,9 +12,22 @@ from rscbench.analysis.metrics import metric_info
 from rscbench.errors import InvalidArgumentError
 from rscbench.report.schema import migrate_report
 
-__all__ = ["Comparison", "compare_reports"]
+__all__ = ["FLIP_KEYS", "Comparison", "compare_reports"]
 
-VERDICT_NUMBERS = ("per_layer_factor", "certified_fraction", "median_rate", "median_r2", "m_star")
+VERDICT_NUMBERS = (
+    "per_layer_factor",
+    "certified_fraction",
+    "late_rate_median",
+    "late_r2_median",
+    "m_star",
+    "measured_over_limit_largest_width",
+    "median_rate",
+    "median_r2",
+)
+"""Headline numbers of a verdict compared between reports (the last two are schema 2's V5 numbers)."""
+FLIP_KEYS = ("id", "subject", "aspect", "setting")
+_PASSED = ("supported",)
+_FAILED = ("not supported",)
 
 
 def _number(value: Any) -> float:
@@ -49,8 +62,24 @@ def _fit_table(document: dict[str, Any]) -> dict[tuple[str, str], float]:
         for name in VERDICT_NUMBERS:
             number = _number(verdict.get("numbers", {}).get(name))
             if math.isfinite(number):
-                table[(f"{verdict['id']} {verdict['subject']}", name)] = number
+                table[(_where(verdict), name)] = number
     return table
+
+
+def _identity(verdict: dict[str, Any]) -> tuple[str, str, str, str]:
+    """A verdict row's identity across reports: id (with its form for a control), subject, aspect and the
+    setting of its sweep."""
+    source = verdict.get("source", {})
+    keys = ("model.depth", "model.width", "loss", "protocol.gd_steps")
+    setting = ", ".join(f"{k.split('.')[-1]}={source[k]}" for k in keys if k in source)
+    form = verdict.get("form", verdict["id"])
+    label = verdict["id"] if form == verdict["id"] else f"{verdict['id']} ({form})"
+    return label, verdict["subject"], verdict.get("aspect", ""), setting
+
+
+def _where(verdict: dict[str, Any]) -> str:
+    label, subject, aspect, setting = _identity(verdict)
+    return " ".join(part for part in (label, subject, aspect, f"[{setting}]" if setting else "") if part)
 
 
 @dataclass(frozen=True)
@@ -62,10 +91,11 @@ class Comparison:
 
     @property
     def regressed(self) -> bool:
-        """Whether anything got worse: a metric moved the wrong way, or a verdict lost its support."""
+        """Whether anything got worse: a metric moved the wrong way, or a covered claim lost its support
+        (a control's holds / fails flipping is a change, not a regression: it is no evidence)."""
         worse = bool((self.changes["direction"] == "worse").any()) if not self.changes.empty else False
         lost = (
-            bool(((self.flips["from"] == "supported") | (self.flips["to"] == "not supported")).any())
+            bool((self.flips["from"].isin(_PASSED) | self.flips["to"].isin(_FAILED)).any())
             if not self.flips.empty
             else False
         )
@@ -77,8 +107,10 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 
 
     ``direction`` is "better" or "worse" from the metric registry's better direction ("changed"
     when a metric has none; fits are "changed" too, since a fit moving is neither good nor bad by
-    itself), and verdicts whose status differs are listed as flips. Documents of an older report
-    schema are migrated first.
+    itself), and verdicts whose status differs are listed as flips (a verdict row is matched by id,
+    form, subject, aspect and its sweep's setting). Documents of an older report schema are migrated
+    first, so an old report compares with a new one; its statuses were judged under the old
+    definitions.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0:
         raise InvalidArgumentError("threshold", threshold, "a relative change >= 0")
@@ -119,14 +151,14 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 
                     "direction": "changed",
                 }
             )
-    status_a = {(v["id"], v["subject"], v["claim"]): v["status"] for v in a.get("verdicts", [])}
-    status_b = {(v["id"], v["subject"], v["claim"]): v["status"] for v in b.get("verdicts", [])}
+    status_a = {_identity(v): v["status"] for v in a.get("verdicts", [])}
+    status_b = {_identity(v): v["status"] for v in b.get("verdicts", [])}
     flips = [
-        {"id": key[0], "subject": key[1], "from": status_a[key], "to": status_b[key]}
+        dict(zip(FLIP_KEYS, key, strict=True)) | {"from": status_a[key], "to": status_b[key]}
         for key in sorted(set(status_a) & set(status_b))
         if status_a[key] != status_b[key]
     ]
     columns = ["kind", "where", "name", "a", "b", "relative_change", "direction"]
     return Comparison(
-        pd.DataFrame(rows, columns=columns), pd.DataFrame(flips, columns=["id", "subject", "from", "to"])
+        pd.DataFrame(rows, columns=columns), pd.DataFrame(flips, columns=[*FLIP_KEYS, "from", "to"])
     )

@@ -8,6 +8,14 @@ History (each step has a migration below, so every older report reads as the cur
   R^2, counts) and the document gathers them in a top-level ``fits`` table (one row per fit, with
   its verdict id and subject), so readers and ``rscbench compare`` need not know which verdict
   holds which numbers.
+* 3 — verdicts as docs/verdicts.md now defines them: each row carries ``covered``, ``form`` (the
+  verdict whose form it applies; V6 rows are controls), ``aspect``, ``expectation`` (controls) and
+  ``reason`` (inconclusive / not measured); subjects name the family (activation and sigma1, or a
+  user's arch); control statuses are holds / fails; the document adds ``findings`` (the regime
+  findings, where schema 2's V3 "vs depth" rows now live), ``references`` (measured against the
+  infinite-width limit per width and depth) and ``unconverged`` (every estimate that missed its
+  tolerance). A migrated schema-2 report keeps its old statuses, judged under the old definitions;
+  its lists of references and unconverged estimates are empty (not computed then).
 
 A document of a newer or unknown schema is refused, never guessed at.
 """
@@ -21,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from rscbench.errors import InvalidArgumentError
+from rscbench.models.activations import ACTIVATIONS
 
 __all__ = ["REPORT_SCHEMA_VERSION", "fits_table", "load_report", "migrate_report"]
 
-REPORT_SCHEMA_VERSION = 2
+REPORT_SCHEMA_VERSION = 3
 
 # Schema-1 claims, word for word, and the (metric, axis) their fit numbers describe.
 _SCHEMA1_FITS = {
@@ -70,9 +79,12 @@ def _schema1_verdict_fits(verdict: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def fits_table(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The top-level ``fits`` table: each verdict's fits, prefixed with its id and subject."""
+    """The top-level ``fits`` table: each verdict's fits, prefixed with its id, subject and (from schema
+    3) form and aspect."""
     return [
-        {"verdict": verdict["id"], "subject": verdict["subject"]} | fit
+        {"verdict": verdict["id"], "subject": verdict["subject"]}
+        | {key: verdict[key] for key in ("form", "aspect") if key in verdict}
+        | fit
         for verdict in verdicts
         for fit in verdict.get("fits", [])
     ]
@@ -85,7 +97,81 @@ def _migrate_1_to_2(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+# Schema-2 claims (schema 1's are a subset), word for word, and the (form, aspect) each judged.
+_SCHEMA2_FORMS = {
+    "max-probe ||Hessian of f|| ~ m^b with the 95% CI of b inside [-0.6, -0.4]": ("V1", "at init"),
+    "max over GD checkpoints of max-probe ||Hessian of f|| ~ m^b with the 95% CI of b <= -0.4": (
+        "V1",
+        "along GD",
+    ),
+    _SCHEMA1_DEPTH_CLAIMS[0]: ("V2", "depth growth"),
+    _SCHEMA1_DEPTH_CLAIMS[1]: ("V2", "depth growth"),
+    "||g_bar||^2 ~ m^b with the CI's lower end > -1/2 (the RSC condition holds at large m)": (
+        "V3",
+        "width exponent",
+    ),
+    "a finite width m* exists from which the Q6 certificate holds at init (fitted laws, 95% CI)": (
+        "V3",
+        "m*",
+    ),
+    "RSC certified at >= 95% of GD checkpoints after t = 0 at the largest width": (
+        "V4",
+        "certified fraction",
+    ),
+    "GD reaches the target, log-loss R^2 >= 0.9, rate no slower than 1 - omega(2-omega) alpha/beta": (
+        "V5",
+        "geometric tail",
+    ),
+    "the certificate predicts progress: RSC certified (V4) and convergence (V5) agree": (
+        "V7",
+        "progress where certified",
+    ),
+}
+_SCHEMA2_DEPTH_FACTOR = (
+    "||g_bar||^2 does not vanish exponentially in depth (per-layer factor of the preferred law)"
+)
+_FINDING_NAME = "per-layer factor of ||g_bar(theta_0)||^2 in depth (why m* grows with depth)"
+_AS_CONTROL = {"supported": "holds", "not supported": "fails"}
+
+
+def _family(verdict: dict[str, Any]) -> str:
+    """A schema-2 verdict's subject as a family, rebuilt from its source ("tanh" -> "tanh sigma1=1")."""
+    source = verdict.get("source", {})
+    if "model.activation" in source and "model.sigma1" in source:
+        return f"{source['model.activation']} sigma1={float(source['model.sigma1']):g}"
+    return verdict.get("subject", "")
+
+
+def _migrate_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    verdicts, findings = [], []
+    for verdict in document.get("verdicts", []):
+        subject = _family(verdict)
+        if verdict.get("claim") == _SCHEMA2_DEPTH_FACTOR:
+            keep = {key: verdict.get(key, {}) for key in ("numbers", "source")}
+            findings.append(
+                {"name": _FINDING_NAME, "subject": subject, "fits": verdict.get("fits", [])} | keep
+            )
+            continue
+        form, aspect = _SCHEMA2_FORMS.get(verdict.get("claim"), (verdict["id"], ""))
+        activation = ACTIVATIONS.get(str(verdict.get("source", {}).get("model.activation")))
+        covered = verdict["id"] != "V6" and (activation is None or activation.covered_by_theory)
+        status = verdict["status"] if covered else _AS_CONTROL.get(verdict["status"], verdict["status"])
+        reason = verdict.get("numbers", {}).get("reason", "") if status == "inconclusive" else ""
+        verdicts.append(
+            verdict
+            | {"id": verdict["id"] if covered else "V6", "subject": subject, "status": status}
+            | {"covered": covered, "form": form, "aspect": aspect}
+            | {"expectation": "", "reason": reason or ""}
+        )
+    document["verdicts"] = verdicts
+    document["findings"] = findings
+    document["fits"] = fits_table(verdicts)
+    document["references"] = []
+    document["unconverged"] = []
+    return document
+
+
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def migrate_report(document: dict[str, Any]) -> dict[str, Any]:

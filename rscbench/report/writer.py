@@ -7,11 +7,9 @@ the store alone, so it can be rebuilt without recomputing anything. ``report.jso
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
 import datetime
-import html
 import json
 import math
 import os
@@ -25,9 +23,12 @@ import torch
 
 from rscbench import __version__
 from rscbench.analysis.metrics import metric_info
-from rscbench.analysis.verdicts import Verdict, judge, verdict_table
+from rscbench.analysis.references import with_references
+from rscbench.analysis.verdicts import VERDICTS_VERSION, Verdict, judge, regime_findings
 from rscbench.report.plots import write_plots
+from rscbench.report.render import ReportContent, html_page, latex_table, markdown_page
 from rscbench.report.schema import REPORT_SCHEMA_VERSION, fits_table
+from rscbench.report.sections import measurement_tables, reference_table, unconverged_estimates
 from rscbench.run.specs import MEASUREMENT_VERSION
 from rscbench.run.suites import Suite
 from rscbench.store import ResultStore
@@ -37,6 +38,7 @@ __all__ = [
     "Report",
     "environment",
     "git_state",
+    "latex_table",
     "tidy_results",
     "update_index",
     "write_report",
@@ -109,41 +111,6 @@ def tidy_results(frame: pd.DataFrame, experiments: dict[str, str]) -> pd.DataFra
     return merged.sort_values(["experiment", "task_id", "metric"], kind="stable").reset_index(drop=True)
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    lines = [
-        "| " + " | ".join(str(value).replace("|", "\\|") for value in row) + " |"
-        for row in frame.itertuples(index=False)
-    ]
-    return "\n".join([header, rule, *lines])
-
-
-def _markdown(
-    meta: dict[str, Any], verdicts: list[Verdict], plots: list[Path], counts: dict[str, int]
-) -> str:
-    git = meta["git"]
-    commit = (git["commit"] or "unknown")[:8] + (" (dirty)" if git["dirty"] else "")
-    env = meta["environment"]
-    lines = [
-        f"# rscbench report: {meta['suite']['name']}",
-        "",
-        f"- created {meta['created_at']} by rscbench {meta['rscbench_version']} "
-        f"(measurement version {meta['measurement_version']}), commit {commit}",
-        f"- machine: {env['cpu']}; GPUs: {', '.join(env['gpus']) or 'none'}; "
-        f"torch {env['torch']}, Python {env['python']}",
-        f"- tasks: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
-        "",
-        "## Verdicts (docs/verdicts.md)",
-        "",
-        _markdown_table(verdict_table(verdicts)) if verdicts else "No sweep in this run allows a verdict.",
-        "",
-    ]
-    if plots:
-        lines += ["## Plots", ""] + [f"![{path.stem}](plots/{path.name})" for path in plots] + [""]
-    return "\n".join(lines)
-
-
 @dataclasses.dataclass(frozen=True)
 class Report:
     """A written report: its ``folder`` and the ``verdicts`` it holds."""
@@ -152,69 +119,12 @@ class Report:
     verdicts: list[Verdict]
 
 
-def _html(markdown_meta: dict[str, Any], verdicts: list[Verdict], plots: list[Path]) -> str:
-    """A self-contained page: the provenance, the verdict table and every plot inlined as base64 PNG."""
-    git = markdown_meta["git"]
-    env = markdown_meta["environment"]
-    commit = (git["commit"] or "unknown")[:8] + (" (dirty)" if git["dirty"] else "")
-    rows = verdict_table(verdicts)
-    table = rows.to_html(index=False, escape=True, border=0, classes="verdicts") if not rows.empty else ""
-    figures = "\n".join(
-        f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,'
-        f'{base64.b64encode(path.read_bytes()).decode()}">'
-        f"<figcaption>{html.escape(path.stem)}</figcaption></figure>"
-        for path in plots
-    )
-    title = html.escape(f"rscbench report: {markdown_meta['suite']['name']}")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse;font-size:0.85em}}
-td,th{{border-bottom:1px solid #ccc;padding:0.3em 0.6em;text-align:left}}
-figure{{margin:1.5em 0}}img{{max-width:100%}}</style></head>
-<body><h1>{title}</h1>
-<p>Created {html.escape(markdown_meta["created_at"])}
-by rscbench {html.escape(markdown_meta["rscbench_version"])}, commit {html.escape(commit)};
-machine: {html.escape(str(env["cpu"]))}; torch {html.escape(env["torch"])}.</p>
-<h2>Verdicts (docs/verdicts.md)</h2>
-{table}
-<h2>Plots</h2>
-{figures}
-</body></html>
-"""
-
-
-def latex_table(verdicts: list[Verdict]) -> str:
-    """The verdicts as a LaTeX tabular (booktabs), ready for a paper."""
-
-    def escape(text: str) -> str:
-        for char, replacement in (
-            ("\\", r"\textbackslash{}"),
-            ("&", r"\&"),
-            ("%", r"\%"),
-            ("_", r"\_"),
-            ("#", r"\#"),
-            ("^", r"\^{}"),
-            ("|", r"$|$"),
-        ):
-            text = text.replace(char, replacement)
-        return text
-
-    lines = [r"\begin{tabular}{llll}", r"\toprule", r"Verdict & Subject & Status & Numbers \\", r"\midrule"]
-    for row in verdict_table(verdicts).itertuples(index=False):
-        lines.append(
-            f"{escape(row.id)} & {escape(row.subject)} & {escape(row.status)} & {escape(row.numbers)} \\\\"
-        )
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
 def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int = 0) -> Report:
     """Write the report of ``suite``'s tasks found in ``store`` into a new folder of ``run_dir``.
 
-    Contents: report.json, results.csv (and results.parquet when pyarrow is installed),
-    verdicts.csv, verdicts.tex, report.md, report.html (self-contained: images inlined, no
-    network) and plots/ (PNG and PDF).
+    Contents: report.json, results.csv (every stored metric and the infinite-width references; and
+    results.parquet when pyarrow is installed), verdicts.csv, verdicts.tex, report.md, report.html
+    (self-contained: images inlined, no network) and plots/ (PNG and PDF).
     """
     ids = {task.task_id for task in suite.tasks()}
     frame = store.to_frame()
@@ -223,6 +133,7 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
     if not trajectories.empty:
         trajectories = trajectories[trajectories["task_id"].isin(ids)].reset_index(drop=True)
     verdicts = judge(frame, trajectories, seed=seed)
+    findings = regime_findings(frame, trajectories, seed=seed)
     now = datetime.datetime.now(datetime.UTC)
     git = git_state()
     folder = run_dir / f"{now:%Y%m%dT%H%M%SZ}-{(git['commit'] or 'nogit')[:8]}"
@@ -240,6 +151,7 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
         "schema_version": REPORT_SCHEMA_VERSION,
         "rscbench_version": __version__,
         "measurement_version": MEASUREMENT_VERSION,
+        "verdicts_version": VERDICTS_VERSION,
         "created_at": now.isoformat(),
         "git": git,
         "environment": environment(),
@@ -247,40 +159,50 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
         "dataset_hashes": datasets,
         "statuses": counts,
     }
-    plots = write_plots(frame, trajectories, folder / "plots", seed=seed) if not frame.empty else []
+    referenced = with_references(frame)
+    content = ReportContent(
+        meta=meta,
+        verdicts=verdicts,
+        findings=findings,
+        references=reference_table(referenced),
+        measurements=measurement_tables(referenced, referenced["task_id"].map(experiments)),
+        unconverged=unconverged_estimates(frame, trajectories),
+        plots=write_plots(frame, trajectories, folder / "plots", seed=seed) if not frame.empty else [],
+    )
     verdict_documents = [dataclasses.asdict(verdict) for verdict in verdicts]
     document = meta | {
         "verdicts": verdict_documents,
+        "findings": [dataclasses.asdict(finding) for finding in findings],
         "fits": fits_table(verdict_documents),
+        "references": content.references.to_dict(orient="records"),
+        "measurements": {q: table.to_dict(orient="records") for q, table in content.measurements.items()},
+        "unconverged": content.unconverged.to_dict(orient="records"),
         "tasks": [record.to_dict() | {"experiment": experiments.get(record.task_id)} for record in records],
-        "plots": [f"plots/{path.name}" for path in plots],
+        "plots": [f"plots/{path.name}" for path in content.plots],
     }
     (folder / "report.json").write_text(json.dumps(_safe(document), indent=1, sort_keys=False))
-    results = tidy_results(frame, experiments)
+    results = tidy_results(referenced, experiments)
     results.to_csv(folder / "results.csv", index=False)
     with contextlib.suppress(ImportError):  # parquet only when pyarrow is installed
         results.to_parquet(folder / "results.parquet", index=False)
-    table = pd.DataFrame(
-        [
-            {
-                "id": v.id,
-                "subject": v.subject,
-                "status": v.status,
-                "claim": v.claim,
-                "numbers": json.dumps(_safe(v.numbers)),
-                "source": json.dumps(_safe(v.source)),
-            }
-            for v in verdicts
-        ],
-        columns=["id", "subject", "status", "claim", "numbers", "source"],
-    )
-    table.to_csv(folder / "verdicts.csv", index=False)
-    (folder / "report.md").write_text(_markdown(meta, verdicts, plots, counts))
-    (folder / "report.html").write_text(_html(meta, verdicts, plots))
+    _verdict_csv(verdicts).to_csv(folder / "verdicts.csv", index=False)
+    (folder / "report.md").write_text(markdown_page(content))
+    (folder / "report.html").write_text(html_page(content))
     (folder / "verdicts.tex").write_text(latex_table(verdicts))
     if run_dir.resolve().parent.name == "reports":
         update_index(run_dir.resolve().parent)
     return Report(folder, verdicts)
+
+
+def _verdict_csv(verdicts: list[Verdict]) -> pd.DataFrame:
+    """verdicts.csv: every verdict field, numbers and source as JSON."""
+    columns = ["id", "form", "subject", "aspect", "covered", "status", "claim", "expectation", "reason"]
+    rows = [
+        {name: getattr(v, name) for name in columns}
+        | {"numbers": json.dumps(_safe(v.numbers)), "source": json.dumps(_safe(v.source))}
+        for v in verdicts
+    ]
+    return pd.DataFrame(rows, columns=[*columns, "numbers", "source"])
 
 
 def update_index(reports_root: Path) -> Path:

@@ -14,8 +14,21 @@ from typing import Any
 
 __all__ = ["Cell", "escape", "page", "sortable_table", "status_cell"]
 
-STATUS_CLASSES = {"supported": "supported", "not supported": "not-supported", "inconclusive": "inconclusive"}
-STATUS_ORDER = {"supported": 2, "inconclusive": 1, "not supported": 0}
+STATUS_CLASSES = {
+    "supported": "supported",
+    "holds": "supported",
+    "not supported": "not-supported",
+    "fails": "not-supported",
+    "inconclusive": "inconclusive",
+}
+STATUS_ORDER = {
+    "supported": 2,
+    "holds": 2,
+    "inconclusive": 1,
+    "not measured": 1,
+    "not supported": 0,
+    "fails": 0,
+}
 
 
 def escape(text: Any) -> str:

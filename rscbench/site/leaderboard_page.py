@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from rscbench.leaderboard.scoring import CHECKS
-from rscbench.leaderboard.tables import DISPLAY_COLUMNS, STATUS_MARKS, display_rows
+from rscbench.leaderboard.tables import DISPLAY_COLUMNS, MARKS_LEGEND, STATUS_MARKS, display_rows
 from rscbench.site.html import Cell, escape, page, sortable_table, status_cell
 
 __all__ = ["LEADERBOARD_DOWNLOADS", "leaderboard_page"]
@@ -114,10 +114,11 @@ def leaderboard_page(scores: dict[str, Any] | None) -> str:
 <strong>{escape(scores["suite"]["name"])}</strong> ({scores["suite"]["tasks_per_entry"]} tasks per entry:
 {escape(scores["suite"]["description"] or "see its file")}) and is scored from its own measurements.</p>
 <p class="meta">Leaderboard version <strong id="leaderboard-version">{escape(scores["version"])}</strong>
-(a hash of the suite, the measurement version and the scoring rules: scores of other versions are never
-mixed in); built {escape(scores["built_at"])} by rscbench {escape(scores["rscbench_version"])} at commit
+(a hash of the suite, the measurement version, the verdict definitions and the scoring rules: scores
+of other versions are never mixed in); built {escape(scores["built_at"])}
+by rscbench {escape(scores["rscbench_version"])} at commit
 {escape((git.get("commit") or "unknown")[:8])}{" (dirty)" if git.get("dirty") else ""}.
-Click a column header to sort; ✓ supported, ✗ not supported, ? inconclusive (hover a mark for its claim).</p>
+Click a column header to sort; {escape(MARKS_LEGEND)} (hover a mark for its claim).</p>
 {sortable_table("leaderboard", DISPLAY_COLUMNS, rows)}
 <h2>Ranking rule</h2>
 <ol>{rule}</ol>

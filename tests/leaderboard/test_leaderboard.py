@@ -12,11 +12,19 @@ import pandas as pd
 import pytest
 from tiny_suites import ENTRIES, REPOSITORY, TINY_SUITE, copy_entries, tiny_suite
 
-from rscbench.analysis.verdicts import Verdict
+from rscbench.analysis.verdicts import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_MEASURED,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Verdict,
+)
 from rscbench.errors import InvalidArgumentError
 from rscbench.leaderboard.build import add_entry, build_leaderboard, read_scores
 from rscbench.leaderboard.entries import load_entries, parse_entry
-from rscbench.leaderboard.scoring import CHECKS, EntryScore, _check_of, _combined, _status, rank_scores
+from rscbench.leaderboard.scoring import CHECKS, EntryScore, _combined, _status, rank_scores
 from rscbench.leaderboard.suite import load_leaderboard_suite
 from rscbench.leaderboard.tables import leaderboard_latex, leaderboard_markdown
 from rscbench.run.specs import ModelSpec, TaskSpec, task_from_flat
@@ -258,51 +266,27 @@ def test_ranking_rule_applies_each_tie_break_in_order() -> None:
     assert [s.name for s in rank_scores(list(reversed(scores)))] == [s.name for s in ranked]
 
 
-def fit(metric: str, axis: str) -> list[dict]:
-    return [{"metric": metric, "axis": axis, "law": "power", "exponent": -0.5}]
+def test_checks_read_each_verdict_form_with_v2_controls_complemented() -> None:
+    """A control's V2 row judges "exponential growth": on the leaderboard's V2 claim (no exponential
+    growth) its holds reads as fails and the reverse; a claim passes only if all its rows pass, fails
+    if any fails, and "not measured" counts only when nothing else judged it."""
+    exponential = Verdict("V6", "exponential", "tanh sigma1=2", HOLDS, covered=False, form="V2")
+    assert _status(exponential) == FAILS
+    assert _status(Verdict("V6", "c", "tanh sigma1=2", FAILS, covered=False, form="V2")) == HOLDS
+    assert _status(Verdict("V2", "no growth", "tanh sigma1=0.5", SUPPORTED)) == SUPPORTED
+    assert _status(Verdict("V6", "c", "relu sigma1=1", HOLDS, covered=False, form="V1")) == HOLDS
+    assert _combined([SUPPORTED, SUPPORTED]) == SUPPORTED
+    assert _combined([HOLDS, NOT_MEASURED]) == HOLDS
+    assert _combined([SUPPORTED, INCONCLUSIVE]) == INCONCLUSIVE
+    assert _combined([INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED]) == NOT_SUPPORTED
+    assert _combined([HOLDS, FAILS]) == FAILS
+    assert _combined([NOT_MEASURED]) == _combined([]) == NOT_MEASURED
 
 
-def test_control_verdicts_are_read_as_the_theory_claims_with_v2_complemented() -> None:
-    hessian_depth = fit("predictor_hessian_max", "model.depth")
-    depth = Verdict(
-        "V6", "exponential", "sigma1=2", "supported", {"preferred": "exponential"}, {}, hessian_depth
-    )
-    assert _check_of(depth) == "V2" and _status(depth, "V2") == "not supported"
-    polynomial = Verdict(
-        "V2", "polynomial", "sigma1=0.5", "supported", {"preferred": "power"}, {}, hessian_depth
-    )
-    assert _check_of(polynomial) == "V2" and _status(polynomial, "V2") == "supported"
-    along = Verdict(
-        "V6",
-        "c",
-        "relu along GD",
-        "not supported",
-        {},
-        {},
-        fit("predictor_hessian_max_along_gd", "model.width"),
-    )
-    assert _check_of(along) == "V1" and _status(along, "V1") == "not supported"
-    gbar_depth = Verdict(
-        "V6",
-        "c",
-        "relu sigma1=2 vs depth",
-        "supported",
-        {"preferred": "power"},
-        {},
-        fit("g_bar_sqnorm", "model.depth"),
-    )
-    assert _check_of(gbar_depth) == "V3" and _status(gbar_depth, "V3") == "supported"
-    m_star = Verdict(
-        "V6", "c", "relu m*", "supported", {"m_star": 8.0}, {}, fit("rsc_gauss_newton_term", "model.width")
-    )
-    assert _check_of(m_star) == "V3"
-    assert _check_of(Verdict("V6", "c", "relu", "supported", {"certified_fraction": 1.0})) == "V4"
-    assert _check_of(Verdict("V6", "c", "relu", "supported", {"reached_target": 3})) == "V5"
-    assert _check_of(Verdict("V7", "c", "relu", "not supported", {"V4": "supported"})) is None
-    assert _combined(["supported", "supported"]) == "supported"
-    assert _combined(["supported", "inconclusive"]) == "inconclusive"
-    assert _combined(["inconclusive", "not supported", "supported"]) == "not supported"
-    assert _combined([]) == "inconclusive"
+def test_a_control_entry_is_scored_on_the_same_forms(built) -> None:
+    relu = next(s for s in built["build"].scores if s.name == "paper-relu-sigma2.0")
+    assert not relu.covered_by_theory
+    assert set(relu.checks.values()) <= {HOLDS, FAILS, INCONCLUSIVE, NOT_MEASURED}
 
 
 def test_tables_render_every_entry_with_escaped_text(built) -> None:

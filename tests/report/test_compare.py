@@ -12,12 +12,21 @@ from rscbench.report import compare_reports, load_report
 
 FIT = {"metric": "predictor_hessian_max", "axis": "model.width", "law": "power", "exponent": -0.5}
 BASE = {
-    "schema_version": 2,
+    "schema_version": 3,
     "tasks": [{"task_id": "t1", "metrics": {"predictor_hessian_max": 0.1, "g_bar_sqnorm": 0.5, "loss": 1.0}}],
     "verdicts": [
-        {"id": "V1", "subject": "tanh", "claim": "c", "status": "supported", "numbers": {}, "fits": [FIT]},
+        {
+            "id": "V1",
+            "form": "V1",
+            "aspect": "at init",
+            "subject": "tanh sigma1=1",
+            "claim": "c",
+            "status": "supported",
+            "numbers": {},
+            "fits": [FIT],
+        },
     ],
-    "fits": [{"verdict": "V1", "subject": "tanh"} | FIT],
+    "fits": [{"verdict": "V1", "subject": "tanh sigma1=1"} | FIT],
 }
 
 
@@ -53,11 +62,18 @@ def test_fits_are_reported_and_flipped_verdicts_regress() -> None:
     moved["verdicts"][0]["status"] = "not supported"
     result = compare_reports(BASE, moved)
     assert list(result.changes["kind"]) == ["fit"] and result.changes["name"].iloc[0] == "power exponent"
-    assert result.changes["where"].iloc[0] == "V1 tanh: predictor_hessian_max vs model.width"
-    assert result.flips.to_dict("records") == [
-        {"id": "V1", "subject": "tanh", "from": "supported", "to": "not supported"}
-    ]
+    assert result.changes["where"].iloc[0] == "V1 tanh sigma1=1: predictor_hessian_max vs model.width"
+    flip = {"id": "V1", "subject": "tanh sigma1=1", "aspect": "at init", "setting": ""}
+    assert result.flips.to_dict("records") == [flip | {"from": "supported", "to": "not supported"}]
     assert result.regressed
+
+
+def test_a_control_flipping_is_a_change_not_a_regression() -> None:
+    control = {"id": "V6", "form": "V1", "subject": "relu sigma1=1", "aspect": "at init", "claim": "c"}
+    a = changed(["verdicts"], [control | {"status": "holds", "covered": False}])
+    b = changed(["verdicts"], [control | {"status": "fails", "covered": False}])
+    result = compare_reports(a, b)
+    assert list(result.flips["id"]) == ["V6 (V1)"] and not result.regressed
 
 
 def test_unknown_schema_and_bad_threshold_are_refused(tmp_path) -> None:

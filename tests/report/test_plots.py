@@ -178,3 +178,22 @@ def test_gbar_threshold_uses_measured_c2_and_gd_figure_has_two_panels(data):
     assert any(list(line.get_ydata()) == [0.0, 0.0] for line in bottom.get_lines())  # the zero line
     fraction = figures["rsc_fraction_vs_width"].axes[0]
     assert any(list(line.get_ydata()) == [0.95, 0.95] for line in fraction.get_lines())
+
+
+def test_plots_overlay_the_infinite_width_limit_and_label_units_from_the_registry(data) -> None:
+    """With the dataset named, ||g_bar||^2 and lambda_min(K) carry their infinite-width value per width;
+    every y label ends with the registry's unit (the certificate is a curvature, loss/param^2)."""
+    frame, trajectories = data
+    named = frame.assign(
+        **{"spec.data.dataset_seed": 0, "spec.data.targets": None, "spec.model.scale_input": True}
+    )
+    named["metric.ntk_lambda_min"] = 1e-4 * named["spec.model.width"] ** 0.5
+    figures = build_figures(named, trajectories)
+    for stem in ("gbar_vs_width", "ntk_lambda_min_vs_width", "gbar_vs_depth"):
+        texts = _legend_texts(figures[stem])
+        assert any("infinite width" in text for text in texts), stem
+        assert any(line.get_marker() == "x" for line in figures[stem].axes[0].get_lines()), stem
+    assert figures["ntk_lambda_min_vs_width"].axes[0].get_ylabel().endswith("(dimensionless)")
+    bottom = figures["rsc_along_gd_tanh"].axes[1]
+    assert bottom.get_ylabel().endswith("(loss/param$^2$)")
+    assert "gbar_vs_width" in build_figures(frame, trajectories)  # without the data: no limit, still drawn

@@ -59,15 +59,18 @@ def test_report_files_from_a_run(tmp_path) -> None:
 
 def test_run_writes_a_report_and_strict_exits_1_when_a_verdict_fails(tmp_path) -> None:
     path = tmp_path / "tiny.toml"
-    # At these tiny widths (4-16) ||g_bar||^2 still falls faster than 1/sqrt(m) (fitted exponent -0.63,
-    # CI [-0.80, -0.45] with these seeds), so V3 is not supported and --strict must say so.
-    path.write_text(SUITE.replace("width = [16, 32, 64]", "width = [4, 8, 16]"))
+    # At sigma1 = 0.2 and widths 16-64 the max-probe Hessian norm falls faster than the band allows
+    # (fitted exponent -0.72, CI [-0.73, -0.71] with 3 seeds), so V1 is not supported and --strict must
+    # say so; with 2 seeds every fit would be inconclusive (the minimum-evidence rule).
+    path.write_text(SUITE.replace("seed = [0, 1]", "seed = [0, 1, 2]\nsigma1 = 0.2"))
     command = [sys.executable, "-m", "rscbench.cli", "run", str(path), "--out", str(tmp_path / "out")]
     plain = subprocess.run(command, capture_output=True, text=True, check=False)
     assert plain.returncode == 0, plain.stderr
     assert "report: " in plain.stdout and "verdicts (docs/verdicts.md)" in plain.stdout
     strict = subprocess.run([*command, "--strict"], capture_output=True, text=True, check=False)
-    assert strict.returncode == 1 and "--strict: verdicts not supported: V3 (tanh)" in strict.stderr
+    assert (
+        strict.returncode == 1 and "--strict: verdicts not supported: V1 (tanh sigma1=0.2)" in strict.stderr
+    )
 
 
 def test_report_command_rerenders_every_format_and_refuses_unknown_schemas(tmp_path) -> None:

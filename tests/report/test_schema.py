@@ -16,9 +16,9 @@ def test_the_first_published_report_is_schema_1_and_migrates_with_its_fits() -> 
     raw = json.loads((PUBLISHED / "report.json").read_text())
     assert raw["schema_version"] == 1 and "fits" not in raw
     document = load_report(PUBLISHED)
-    assert document["schema_version"] == REPORT_SCHEMA_VERSION == 2
+    assert document["schema_version"] == REPORT_SCHEMA_VERSION == 3
     by_verdict = {(fit["verdict"], fit["subject"], fit["law"]): fit for fit in document["fits"]}
-    tanh = by_verdict[("V1", "tanh", "power")]
+    tanh = by_verdict[("V1", "tanh sigma1=1", "power")]
     v1 = next(v for v in raw["verdicts"] if (v["id"], v["subject"]) == ("V1", "tanh"))
     assert tanh["metric"] == "predictor_hessian_max" and tanh["axis"] == "model.width"
     assert (tanh["exponent"], tanh["ci_low"], tanh["ci_high"]) == (
@@ -26,8 +26,8 @@ def test_the_first_published_report_is_schema_1_and_migrates_with_its_fits() -> 
         v1["numbers"]["ci_low"],
         v1["numbers"]["ci_high"],
     )
-    assert by_verdict[("V3", "tanh", "power")]["metric"] == "g_bar_sqnorm"
-    depth = by_verdict[("V2", "sigma1=0.5", "exponential")]
+    assert by_verdict[("V3", "tanh sigma1=1", "power")]["metric"] == "g_bar_sqnorm"
+    depth = by_verdict[("V2", "tanh sigma1=0.5", "exponential")]
     assert depth["axis"] == "model.depth" and depth["exponent"] < 0
     # every verdict of schema 1 with a fit kept it; the migration never touches the file
     assert len(document["fits"]) == sum(len(v["fits"]) for v in document["verdicts"]) >= 14
@@ -53,3 +53,24 @@ def test_a_schema_1_report_compares_with_itself_migrated() -> None:
     raw = json.loads((PUBLISHED / "report.json").read_text())
     result = compare_reports(raw, load_report(PUBLISHED), threshold=0.0)
     assert result.changes.empty and result.flips.empty and not result.regressed
+
+
+SCHEMA_2 = Path(__file__).parents[2] / "reports" / "cpu-default" / "20261124T071526Z-7f51d3e9"
+
+
+def test_a_schema_2_report_reads_with_forms_controls_and_findings() -> None:
+    """Schema 2's V6 rows become controls with holds / fails, every row gets its form and aspect, a
+    ReLU V7 row becomes a control, and the V3 rows "vs depth" move to the regime findings."""
+    raw = json.loads((SCHEMA_2 / "report.json").read_text())
+    assert raw["schema_version"] == 2
+    document = load_report(SCHEMA_2)
+    rows = {(v["id"], v["form"], v["subject"], v["aspect"]): v for v in document["verdicts"]}
+    assert rows[("V6", "V2", "tanh sigma1=2", "depth growth")]["status"] == "fails"
+    assert rows[("V6", "V7", "relu sigma1=1", "progress where certified")]["covered"] is False
+    assert (
+        rows[("V5", "V5", "tanh sigma1=1", "geometric tail")]["status"] == "not supported"
+    )  # as judged then
+    assert all(v["aspect"] for v in document["verdicts"])
+    assert [f["subject"] for f in document["findings"]] == ["tanh sigma1=0.5", "tanh sigma1=2"]
+    assert document["references"] == [] and document["unconverged"] == []
+    assert not compare_reports(raw, document, threshold=0.0).regressed

@@ -14,10 +14,13 @@ Figures, in the order :func:`write_plots` returns them (a figure whose data are 
   (V1 along GD).
 * ``hessian_vs_depth``: the same metric vs depth per sigma1, log y, with the per-depth median and
   both candidate laws of :func:`rscbench.analysis.fits.compare_depth_laws` (V2).
-* ``gbar_vs_width``: ||g_bar||^2 vs width at init with its fitted law and the theory's threshold
-  c2 / (2 kappa^2 sqrt(m)) anchored at the measured c2 (V3).
-* ``gbar_vs_depth``: ||g_bar(theta_0)||^2 vs depth per sigma1, log y, with both candidate laws
-  (V3's per-layer factor).
+* ``gbar_vs_width``: ||g_bar||^2 vs width at init with its fitted law, its infinite-width value at
+  each width (rscbench.analysis.references) and the theory's threshold c2 / (2 kappa^2 sqrt(m))
+  anchored at the measured c2 (V3).
+* ``gbar_vs_depth``: ||g_bar(theta_0)||^2 vs depth per sigma1, log y, with both candidate laws and
+  its infinite-width value per depth (the regime finding behind m*'s growth with depth).
+* ``ntk_lambda_min_vs_width``: lambda_min(K(theta_0)) vs width at init beside its infinite-width
+  value (Q10).
 * ``rsc_along_gd_<activation>``: loss along GD (top) and the certified RSC lower bound at the
   checkpoints (bottom), one line per task coloured by width (V4, V5).
 * ``ntk_drift_vs_width``: relative NTK drift over GD vs width (Q10).
@@ -37,7 +40,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rscbench.analysis.verdicts import with_along_gd
+from rscbench.analysis.verdicts import prepare
 from rscbench.report.plots.depth import gbar_vs_depth, hessian_vs_depth
 from rscbench.report.plots.gd import rsc_along_gd, rsc_fraction_vs_width
 from rscbench.report.plots.style import DPI, STYLE
@@ -46,6 +49,7 @@ from rscbench.report.plots.width import (
     hessian_along_gd_vs_width,
     hessian_vs_width,
     ntk_drift_vs_width,
+    ntk_lambda_min_vs_width,
 )
 
 __all__ = ["build_figures", "write_plots"]
@@ -64,7 +68,7 @@ def build_figures(frame: pd.DataFrame, trajectories: pd.DataFrame, *, seed: int 
     """
     if frame.empty or "status" not in frame:
         return {}
-    frame = with_along_gd(frame, trajectories, "predictor_hessian_max")
+    frame = prepare(frame, trajectories)
     with matplotlib.rc_context(STYLE):
         built: list[tuple[str, Figure | None]] = [
             ("hessian_vs_width", hessian_vs_width(frame, seed=seed)),
@@ -72,6 +76,7 @@ def build_figures(frame: pd.DataFrame, trajectories: pd.DataFrame, *, seed: int 
             ("hessian_vs_depth", hessian_vs_depth(frame, seed=seed)),
             ("gbar_vs_width", gbar_vs_width(frame, seed=seed)),
             ("gbar_vs_depth", gbar_vs_depth(frame, seed=seed)),
+            ("ntk_lambda_min_vs_width", ntk_lambda_min_vs_width(frame, seed=seed)),
             *rsc_along_gd(frame, trajectories),
             ("ntk_drift_vs_width", ntk_drift_vs_width(frame, seed=seed)),
             ("rsc_fraction_vs_width", rsc_fraction_vs_width(frame)),

@@ -10,12 +10,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rscbench.analysis.fits import compare_depth_laws
+from rscbench.analysis.metrics import axis_label, metric_info
 from rscbench.analysis.verdicts import sweeps
 from rscbench.report.plots.style import (
     DEPTH,
-    HESSIAN_LABEL,
     PALETTE,
-    UNITLESS,
     at_init_rows,
     describe_groups,
     fit_text,
@@ -35,7 +34,7 @@ def hessian_vs_depth(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
     return _depth_figure(
         frame,
         "predictor_hessian_max",
-        ylabel=HESSIAN_LABEL,
+        ylabel=axis_label("predictor_hessian_max"),
         what="Predictor Hessian norm vs depth (polynomial or exponential growth?)",
         seed=seed,
     )
@@ -46,8 +45,8 @@ def gbar_vs_depth(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
     return _depth_figure(
         at_init_rows(frame),
         "g_bar_sqnorm",
-        ylabel=r"$\|\bar g(\theta_0)\|_2^2$ " + UNITLESS,
-        what="Average-gradient norm vs depth (does it vanish exponentially?)",
+        ylabel=axis_label("g_bar_sqnorm"),
+        what="Average-gradient norm vs depth, beside its infinite-width limit (why m* grows with depth)",
         seed=seed,
     )
 
@@ -76,6 +75,14 @@ def _depth_figure(frame: pd.DataFrame, metric: str, *, ylabel: str, what: str, s
         handles.append(
             legend_handle(colour, "D", "none", f"{label}: median over seeds (dots: one seed each)")
         )
+        limit = f"{column}_limit"
+        if limit in rows and rows[limit].notna().all():
+            limits = rows[limit].astype(float).groupby(depth).median()
+            ax.plot(
+                limits.index, limits.to_numpy(), color=colour, linestyle="--", marker="x", ms=7, linewidth=1.0
+            )
+            symbol = metric_info(f"{metric}_limit").symbol
+            handles.append(legend_handle(colour, "x", "--", f"  {symbol} at infinite width (recursion)"))
         if rows["spec.seed"].nunique() < 2:
             continue
         choice = compare_depth_laws(depth, values, rows["spec.seed"], seed=seed, min_depths=3)

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from rscbench.analysis.metrics import axis_label
 from rscbench.analysis.verdicts import sweeps
 from rscbench.report.plots.style import (
-    UNITLESS,
     WIDTH,
     WIDTH_LABEL,
     describe_groups,
@@ -74,7 +74,7 @@ def _gd_figure(fixed: dict[str, Any], rows: pd.DataFrame, trajectories: pd.DataF
             )
             certified.append(lower[at].to_numpy())
     top.set_yscale("log")
-    top.set_ylabel(r"training loss $\mathcal{L}(\theta_t)$ " + UNITLESS)
+    top.set_ylabel(axis_label("loss", r"training loss $L(\theta_t)$"))
     bottom.axhline(0.0, color="black", linewidth=0.9)
     values = np.concatenate(certified) if certified else np.empty(0)
     if np.any(values != 0):
@@ -86,7 +86,7 @@ def _gd_figure(fixed: dict[str, Any], rows: pd.DataFrame, trajectories: pd.DataF
         top_limit = 10.0 ** math.ceil(math.log10(values.max())) if values.max() > 0 else linthresh
         low_limit = -(10.0 ** math.ceil(math.log10(-values.min()))) if values.min() < 0 else -linthresh
         bottom.set_ylim(low_limit, top_limit)
-    bottom.set_ylabel("certified RSC lower bound\n" + r"$\alpha_t$ at checkpoints " + UNITLESS)
+    bottom.set_ylabel(axis_label("rsc_lower", "certified RSC lower bound\n" + r"$\alpha_t$ at checkpoints"))
     bottom.set_xlabel(r"GD step $t$ (iterations)")
     counts = rows[WIDTH].astype(float).value_counts()
     handles = [legend_handle(colour[w], "o", "-", f"m = {w:g} ({counts[w]} seeds)") for w in widths]
@@ -135,7 +135,9 @@ def rsc_fraction_vs_width(frame: pd.DataFrame) -> Figure | None:
     width_ticks(ax, pd.concat([r[WIDTH] for _, r in groups]))
     ax.set_ylim(-0.03, 1.05)
     ax.set_xlabel(WIDTH_LABEL)
-    ax.set_ylabel(r"fraction of checkpoints $t > 0$ with RSC certified " + UNITLESS)
+    ax.set_ylabel(
+        axis_label("gd_rsc_certified_fraction", r"fraction of checkpoints $t > 0$ with RSC certified")
+    )
     set_title(ax, "Restricted strong convexity certified along gradient descent", shared)
     legend_outside(ax, handles)
     return fig

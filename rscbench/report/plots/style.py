@@ -23,12 +23,10 @@ __all__ = [
     "DPI",
     "FIELDS",
     "GD_STEPS",
-    "HESSIAN_LABEL",
     "LINESTYLES",
     "MARKERS",
     "PALETTE",
     "STYLE",
-    "UNITLESS",
     "WIDTH",
     "WIDTH_LABEL",
     "Group",
@@ -65,8 +63,6 @@ GD_STEPS = "spec.protocol.gd_steps"
 PALETTE = matplotlib.colormaps["tab10"].colors
 MARKERS = ("o", "s", "^", "v", "D", "P")
 LINESTYLES = ("-", "--", "-.", ":")
-UNITLESS = "(dimensionless)"
-HESSIAN_LABEL = r"max-probe $\|\nabla^2_\theta f(\theta_0; x)\|_2$ " + UNITLESS
 WIDTH_LABEL = r"width $m$ (neurons)"
 # Spec fields named in titles and series labels, with how to print them.
 FIELDS: dict[str, Callable[[Any], str]] = {

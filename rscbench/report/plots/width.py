@@ -13,10 +13,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from rscbench.analysis.metrics import axis_label, metric_info
 from rscbench.analysis.verdicts import ALONG_GD_SUFFIX, sweeps
 from rscbench.report.plots.style import (
-    HESSIAN_LABEL,
-    UNITLESS,
     WIDTH,
     WIDTH_LABEL,
     Group,
@@ -34,7 +33,13 @@ from rscbench.report.plots.style import (
     width_ticks,
 )
 
-__all__ = ["gbar_vs_width", "hessian_along_gd_vs_width", "hessian_vs_width", "ntk_drift_vs_width"]
+__all__ = [
+    "gbar_vs_width",
+    "hessian_along_gd_vs_width",
+    "hessian_vs_width",
+    "ntk_drift_vs_width",
+    "ntk_lambda_min_vs_width",
+]
 
 
 def _width_figure(
@@ -102,7 +107,7 @@ def hessian_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
         groups,
         "predictor_hessian_max",
         what="Predictor Hessian norm vs width at initialization (fit: $C\\,m^b$)",
-        ylabel=HESSIAN_LABEL,
+        ylabel=axis_label("predictor_hessian_max"),
         seed=seed,
         extra=_reference_slope("predictor_hessian_max"),
     )
@@ -115,7 +120,9 @@ def hessian_along_gd_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure |
         sweeps(gd_rows(frame), WIDTH, metric),
         metric,
         what="Predictor Hessian norm along GD: the largest over the checkpoints (fit: $C\\,m^b$)",
-        ylabel=r"$\max_t$ max-probe $\|\nabla^2_\theta f(\theta_t; x)\|_2$ " + UNITLESS,
+        ylabel=axis_label(
+            "predictor_hessian_max", r"$\max_t$ max-probe $\|\nabla^2_\theta f(\theta_t; x)\|_2$"
+        ),
         seed=seed,
         extra=_reference_slope(metric),
     )
@@ -181,9 +188,54 @@ def gbar_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
         groups,
         "g_bar_sqnorm",
         what=r"Average-gradient condition $\|\bar g\|^2$ vs width at initialization",
-        ylabel=r"$\|\bar g(\theta_0)\|_2^2$ " + UNITLESS,
+        ylabel=axis_label("g_bar_sqnorm"),
         seed=seed,
-        extra=_threshold_lines(frame),
+        extra=_combined(_limit_lines("g_bar_sqnorm"), _threshold_lines(frame)),
+    )
+
+
+def _limit_lines(metric: str) -> Callable[[Axes, list[Group], list[Any]], list[Line2D]]:
+    """An extra for :func:`_width_figure`: the infinite-width value of ``metric`` at each width (median
+    over the group's tasks of ``metric.<metric>_limit``), dotted with crosses, per group that has it."""
+
+    def draw(ax: Axes, groups: list[Group], styles: list[tuple[Any, str, str]]) -> list[Line2D]:
+        drawn = False
+        for (_, rows), (colour, _, _) in zip(groups, styles, strict=True):
+            column = f"metric.{metric}_limit"
+            if column not in rows or rows[column].isna().all():
+                continue
+            limits = rows[column].astype(float).groupby(rows[WIDTH].astype(float)).median()
+            ax.plot(
+                limits.index, limits.to_numpy(), color=colour, linestyle=":", marker="x", ms=6, linewidth=1.2
+            )
+            drawn = True
+        if not drawn:
+            return []
+        text = metric_info(f"{metric}_limit").symbol + r": infinite width at each width's $\sigma_0(m)$"
+        return [legend_handle("black", "x", ":", text)]
+
+    return draw
+
+
+def _combined(*extras: Callable[[Axes, list[Group], list[Any]], list[Line2D]]):
+    """Several extras for :func:`_width_figure`, drawn in order."""
+
+    def draw(ax: Axes, groups: list[Group], styles: list[tuple[Any, str, str]]) -> list[Line2D]:
+        return [handle for extra in extras for handle in extra(ax, groups, styles)]
+
+    return draw
+
+
+def ntk_lambda_min_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
+    """lambda_min(K(theta_0)) vs width at init with its infinite-width value per width (Q10), or None."""
+    groups = sweeps(at_init_rows(frame), WIDTH, "ntk_lambda_min")
+    return _width_figure(
+        groups,
+        "ntk_lambda_min",
+        what="Smallest NTK eigenvalue vs width at initialization, beside its infinite-width limit",
+        ylabel=axis_label("ntk_lambda_min"),
+        seed=seed,
+        extra=_limit_lines("ntk_lambda_min"),
     )
 
 
@@ -194,6 +246,6 @@ def ntk_drift_vs_width(frame: pd.DataFrame, *, seed: int = 0) -> Figure | None:
         groups,
         "gd_ntk_drift",
         what="NTK drift over gradient descent vs width (small drift = lazy training)",
-        ylabel=r"$\|K_T - K_0\|_F / \|K_0\|_F$ " + UNITLESS,
+        ylabel=axis_label("gd_ntk_drift"),
         seed=seed,
     )
