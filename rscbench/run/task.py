@@ -3,6 +3,7 @@ measure at init, then run GD if asked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +17,7 @@ from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data
 from rscbench.run.device_memory import available_memory_bytes
 from rscbench.run.specs import TaskSpec
 from rscbench.run.task_memory import task_memory_estimate
+from rscbench.vocabulary import GD_QUANTITY
 
 __all__ = ["TaskOutcome", "measure_task"]
 
@@ -30,8 +32,15 @@ class TaskOutcome:
     trajectory: list[dict]
 
 
-def measure_task(spec: TaskSpec, *, memory_budget_bytes: int | None = None) -> TaskOutcome:
-    """Measure ``spec``: the init snapshot (its protocol's quantities), then GD when gd_steps > 0.
+def measure_task(
+    spec: TaskSpec,
+    *,
+    memory_budget_bytes: int | None = None,
+    on_part: Callable[[str], None] | None = None,
+) -> TaskOutcome:
+    """Measure ``spec``: the init snapshot (its protocol's point quantities, if any), then GD when
+    gd_steps > 0. ``on_part`` is called with each quantity's code as it starts (Q9 for GD), for
+    rscbench.run.task_clock.
 
     Metrics at init keep their snapshot names; GD summaries are prefixed ``gd_``; the trajectory
     holds one dict per GD iterate with the checkpoint and beta re-measurement fields merged in at
@@ -64,21 +73,25 @@ def measure_task(spec: TaskSpec, *, memory_budget_bytes: int | None = None) -> T
         "parameters": _count(model),
         "memory_estimate_bytes": estimate.total_bytes,
     }
-    metrics |= measure_snapshot(
-        model,
-        X,
-        y,
-        loss=spec.loss,
-        quantities=protocol.quantities,
-        kappa=protocol.kappa,
-        rho2=protocol.rho2,
-        n_probes=protocol.probes,
-        secant_samples=protocol.secant_samples,
-        tol=protocol.tol,
-        seed=spec.seed,
-    )
+    if protocol.quantities:
+        metrics |= measure_snapshot(
+            model,
+            X,
+            y,
+            loss=spec.loss,
+            quantities=protocol.quantities,
+            kappa=protocol.kappa,
+            rho2=protocol.rho2,
+            n_probes=protocol.probes,
+            secant_samples=protocol.secant_samples,
+            tol=protocol.tol,
+            seed=spec.seed,
+            on_part=on_part,
+        )
     if protocol.gd_steps == 0:
         return TaskOutcome("ok", "", metrics, [])
+    if on_part is not None:
+        on_part(GD_QUANTITY)
     run = gradient_descent(
         model,
         X,
