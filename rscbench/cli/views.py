@@ -12,7 +12,7 @@ import pandas as pd
 
 from rscbench.run.planning import RunPlan
 from rscbench.run.progress import clock
-from rscbench.run.specs import flat_values
+from rscbench.run.specs import TaskSpec, flat_values
 from rscbench.run.suites import Suite, grid_axes, task_labels, task_order
 
 __all__ = ["WIDTH", "plan_text", "results_text", "verdict_lines", "warning_lines"]
@@ -32,6 +32,10 @@ METRICS = {
 """Metrics shown in the results table, under these short names (the legend says which is which)."""
 
 
+DEFAULTS = flat_values(TaskSpec())
+"""Every task field's default: the plan lists an experiment's fixed fields that differ from it."""
+
+
 def _seconds(value: float | None) -> str:
     return "?" if value is None else "~" + clock(value)
 
@@ -49,12 +53,16 @@ def plan_text(plan: RunPlan, workers: int = 1) -> str:
         if not tasks:
             continue
         axes = grid_axes(tasks, suite.axes().get(name, ()))
-        fixed = {k: v for k, v in flat_values(tasks[0]).items() if k not in axes and v is not None}
+        fixed = {
+            k: v
+            for k, v in flat_values(tasks[0]).items()
+            if k not in axes and v is not None and v != DEFAULTS[k]
+        }
         entries = [by_id[t.task_id] for t in tasks]
         known = [e.estimated_seconds for e in entries if not e.stored and e.estimated_seconds is not None]
         unknown = sum(1 for e in entries if not e.stored and e.estimated_seconds is None)
         time = _seconds(sum(known)) + (f" (+{unknown} unknown)" if unknown else "")
-        lines.append(f"{name}: {len(tasks)} tasks, {time}; fixed: " + _fields(fixed))
+        lines.append(textwrap.fill(f"{name}: {len(tasks)} tasks, {time}; fixed: " + _fields(fixed), WIDTH))
         for task_id in task_order({name: tasks}, suite.axes()):
             entry = by_id[task_id]
             state = "stored" if entry.stored else _seconds(entry.estimated_seconds)
@@ -90,21 +98,25 @@ def _plan_totals(plan: RunPlan, workers: int) -> list[str]:
     lines = [time]
     for device, model in sorted(plan.cost_models.items()):
         if model is None:
-            lines.append(
+            text = (
                 f"  {device}: no cost model (fewer than 3 measured {device} records under reports/ "
                 "or in the store); the progress line learns from the first tasks"
             )
+            lines.append(textwrap.fill(text, WIDTH, subsequent_indent="    "))
             continue
         fractions = ", ".join(f"{k} {v:.2f}" for k, v in sorted(model.gd_fraction.items()) if k)
         gd = f"; GD at the median fraction of its step budget run ({fractions})" if fractions else ""
-        lines.append(f"  {device}: cost model {model.assumption}{gd}")
+        lines.append(
+            textwrap.fill(f"  {device}: cost model {model.assumption}{gd}", WIDTH, subsequent_indent="    ")
+        )
     mib = 2**20
     budget = (
         "budget unknown (the device is not here; --memory-budget sets one)"
         if plan.budget_bytes is None
         else f"budget {plan.budget_bytes / mib:.0f} MiB per task; {len(plan.over_budget)} tasks over it"
     )
-    lines.append(f"estimated peak memory: {plan.peak_bytes / mib:.0f} MiB for the largest task; {budget}")
+    peak = f"estimated peak memory: {plan.peak_bytes / mib:.0f} MiB for the largest task; {budget}"
+    lines.append(textwrap.fill(peak, WIDTH, subsequent_indent="    "))
     return lines
 
 

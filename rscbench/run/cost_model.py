@@ -10,14 +10,15 @@ probes, secant samples, GD steps and checkpoints (:func:`task_work`). A task's t
 with the coefficients fitted, per device kind (cpu, cuda), to measured records: the committed
 reports under ``reports/`` and the local store (:func:`calibrate`). Records that carry their
 per-quantity wall times (store schema 4) fit each quantity's own (a_q, b_q); the rest fit one
-shared (setup, a, b) to task totals. Fits minimise a robust (soft-L1) loss of the log ratio of
+shared (setup, a, b) to task totals. Fits minimise a robust (Cauchy) loss of the log ratio of
 predicted to measured time, so a task slowed by a load spike does not drag the model.
 
-GD stops early when it reaches its target loss, so its expected steps are the step budget times
-the median fraction of the budget the calibration records of the same activation ran. With no
-CUDA record to calibrate on, a GPU is assumed to run the same steps at this CPU's per-step cost and
-its flops at ASSUMED_GPU_FLOPS; the model says so (``assumption``). With fewer than
-MIN_RECORDS records there is no model: the time is unknown, never guessed.
+Flops count double in float64 (the kernels move twice the bytes). GD stops early when it reaches
+its target loss, so its expected steps are the step budget times the median fraction of the budget
+the calibration records of the same activation ran. With no CUDA record to calibrate on, a GPU is
+assumed to take this CPU's per-step overhead and to run the flops ASSUMED_GPU_SPEEDUP times faster
+than this CPU was measured to; the model says so (``assumption``). With fewer than MIN_RECORDS
+records there is no model: the time is unknown, never guessed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from rscbench.store import ResultStore, TaskRecord
 from rscbench.vocabulary import GD_QUANTITY
 
 __all__ = [
-    "ASSUMED_GPU_FLOPS",
+    "ASSUMED_GPU_SPEEDUP",
     "LANCZOS_STEPS",
     "MIN_RECORDS",
     "CostModel",
@@ -52,8 +53,8 @@ LANCZOS_STEPS = 32
 """Nominal Lanczos steps per eigenvalue estimate (the fitted coefficients absorb the true count)."""
 MIN_RECORDS = 3
 """Fewest ok records of a device kind (or of one quantity) a fit is made from."""
-ASSUMED_GPU_FLOPS = {"float32": 10e12, "float64": 5e12}
-"""Sustained flop/s assumed for a GPU on these kernels when no CUDA record calibrates it."""
+ASSUMED_GPU_SPEEDUP = 100.0
+"""How many times faster than this CPU a GPU is assumed to run the flops, without a CUDA record."""
 CHECKPOINT = ("Q1", "Q4", "Q6", "Q10")
 """What each GD checkpoint measures (Q8 adds nothing to these), as rscbench.measure.gd does."""
 SETUP = "setup"
@@ -103,7 +104,8 @@ def task_work(spec: TaskSpec, *, n: int, parameters: int, gd_steps: float | None
 
     Q8 counts the pieces of Q1, Q4 and Q6 it needs that were not asked for. Q9 counts ``gd_steps``
     steps (default: the protocol's budget) of one gradient each, a checkpoint (Q1, Q4, Q6, Q10)
-    every rsc_every steps and a loss-Hessian re-measurement (Q3) every beta_every steps.
+    every rsc_every steps and a loss-Hessian re-measurement (Q3) every beta_every steps. Flops
+    count double in float64.
     """
     asked = set(spec.protocol.quantities)
     work = {q: _point_work(spec, q, n, parameters) for q in spec.protocol.quantities if q != "Q8"}
@@ -121,7 +123,8 @@ def task_work(spec: TaskSpec, *, n: int, parameters: int, gd_steps: float | None
             + checkpoint * (steps / protocol.rsc_every + 1)
             + measure_beta * (steps / protocol.beta_every + 1)
         )
-    return work
+    bytes_factor = 2 if spec.dtype == "float64" else 1
+    return {q: Work(w.steps, bytes_factor * w.flops) for q, w in work.items()}
 
 
 def paper_parameters(spec: TaskSpec, d: int, out_dim: int = 1) -> int:
@@ -148,14 +151,14 @@ class _Sample:
 
 
 def _fit(rows: list[tuple[list[float], float]], start: list[float]) -> list[float]:
-    """Positive coefficients c minimising soft-L1 of log(c . x / t) over ``rows`` of (x, t)."""
+    """Positive coefficients c minimising a Cauchy loss of log(c . x / t) over ``rows`` of (x, t)."""
     X = np.array([x for x, _ in rows], dtype=float)
     t = np.array([seconds for _, seconds in rows], dtype=float)
 
     def residuals(theta: np.ndarray) -> np.ndarray:
         return np.log(X @ np.exp(theta) + 1e-9) - np.log(t)
 
-    return list(np.exp(least_squares(residuals, np.log(start), loss="soft_l1", f_scale=0.3).x))
+    return list(np.exp(least_squares(residuals, np.log(start), loss="cauchy", f_scale=0.3).x))
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,6 @@ class CostModel:
     gd_fraction: dict[str, float]
     records: int
     assumption: str
-    flop_override: dict[str, float] = field(default_factory=dict)
 
     def expected_gd_steps(self, spec: TaskSpec) -> float:
         """The GD steps ``spec`` is expected to run: its budget times the calibrated fraction."""
@@ -190,7 +192,6 @@ class CostModel:
         seconds = {SETUP: self.setup}
         for quantity, amount in work.items():
             step, flop = self.per_quantity.get(quantity, (self.step, self.flop))
-            flop = self.flop_override.get(spec.dtype, flop)
             seconds[quantity] = step * amount.steps + flop * amount.flops
         return seconds
 
@@ -206,20 +207,17 @@ class CostModel:
             raise RscbenchError(
                 f"no cost model for device {device!r}: only {self.device} records calibrate it"
             )
-        rates = ", ".join(
-            f"{flops / 1e12:g} TFLOP/s in {dtype}" for dtype, flops in ASSUMED_GPU_FLOPS.items()
-        )
+        speedup = ASSUMED_GPU_SPEEDUP
         return CostModel(
             "cuda",
             self.setup,
             self.step,
-            self.flop,
-            {q: (step, self.flop) for q, (step, _) in self.per_quantity.items()},
+            self.flop / speedup,
+            {q: (step, flop / speedup) for q, (step, flop) in self.per_quantity.items()},
             self.gd_fraction,
             self.records,
-            f"no CUDA record to calibrate on: a GPU assumed to sustain {rates} with this CPU's "
-            f"per-step overhead ({self.records} CPU records)",
-            {dtype: 1 / flops for dtype, flops in ASSUMED_GPU_FLOPS.items()},
+            f"assumed (no CUDA record to calibrate on): a GPU with this CPU's per-step overhead running "
+            f"the flops {speedup:g}x faster than this CPU ({self.assumption})",
         )
 
 

@@ -1,8 +1,9 @@
 """The run's progress line: tasks done of total, failures, elapsed time, an ETA from the cost model's
 estimates (corrected by how this run's finished tasks compared with theirs), and the running tasks.
 
-On a terminal the line is redrawn in place when a task starts or ends; elsewhere (a log file) one
-line is written per finished task. Warnings never go here: they are stored with their task.
+On a terminal the line is redrawn in place when a task starts or ends; elsewhere (a log file) a
+line is written as each task starts, and one when the last ends. Warnings never go here: they are
+stored with their task.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ SHOWN_RUNNING = 2
 
 
 def clock(seconds: float) -> str:
-    """``seconds`` as ``XhYYm``, ``XmYYs`` or ``Xs`` (rounded)."""
+    """``seconds`` as ``XhYYm``, ``XmYYs``, ``Xs`` or, under 10 s, ``X.Ys`` (``<0.1s`` below that: a
+    short time never reads as zero)."""
+    if seconds < 0.1:
+        return "<0.1s"
+    if seconds < 9.95:
+        return f"{seconds:.1f}s"
     total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
@@ -62,8 +68,7 @@ class Progress:
     def start(self, task_id: str) -> None:
         """Note that ``task_id`` started; redraw on a terminal."""
         self.running[task_id] = time.perf_counter()
-        if self._tty():
-            self._draw(final=False)
+        self._draw(final=False)
 
     def update(self, record: dict[str, Any]) -> None:
         """Count one finished task (a record dict) and redraw the line."""
@@ -71,7 +76,8 @@ class Progress:
         self.finished[record["task_id"]] = float(record["wall_seconds"])
         self.done += 1
         self.failed += record["status"] in ("failed", "timeout")
-        self._draw(final=self.done >= self.total)
+        if self._tty() or self.done >= self.total:
+            self._draw(final=self.done >= self.total)
 
     def eta_seconds(self) -> float | None:
         """Seconds until every task has finished, as the class docstring says; None when unknown."""
@@ -94,12 +100,13 @@ class Progress:
     def line(self) -> str:
         """The progress line (without its end)."""
         filled = BAR * self.done // max(self.total, 1)
-        eta = self.eta_seconds()
         text = (
             f"[{'#' * filled}{'.' * (BAR - filled)}] {self.done}/{self.total} done, {self.failed} failed, "
-            f"{clock(time.perf_counter() - self.started)} elapsed, "
-            f"ETA {'?' if eta is None else '~' + clock(eta)}"
+            f"{clock(time.perf_counter() - self.started)} elapsed"
         )
+        if self.done < self.total:
+            eta = self.eta_seconds()
+            text += f", ETA {'?' if eta is None else '~' + clock(eta)}"
         if self.running and self.done < self.total:
             names = [self.labels.get(task_id, task_id) for task_id in self.running]
             more = f" (+{len(names) - SHOWN_RUNNING} more)" if len(names) > SHOWN_RUNNING else ""

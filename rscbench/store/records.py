@@ -195,7 +195,9 @@ class TaskRecord:
         seconds = scalar_dict(self.quantity_seconds, "quantity_seconds")
         for name, value in seconds.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-                raise InvalidArgumentError(f"quantity_seconds.{name}", value, "a finite number of seconds >= 0")
+                raise InvalidArgumentError(
+                    f"quantity_seconds.{name}", value, "a finite number of seconds >= 0"
+                )
         object.__setattr__(self, "quantity_seconds", {name: float(value) for name, value in seconds.items()})
         if not isinstance(self.warnings, list | tuple) or not all(isinstance(w, str) for w in self.warnings):
             raise InvalidArgumentError("warnings", self.warnings, "a list of str")

@@ -1,18 +1,23 @@
 """The command line: measure prints a record as JSON; run and list work; every bad input exits 2."""
 
+import argparse
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from rscbench.cli import main
+from rscbench.cli.parser import build_parser
 from rscbench.run.execute import execute_task
 from rscbench.run.specs import task_from_flat
 from rscbench.store import ResultStore
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 TINY = [
     "measure",
     "--width",
@@ -96,16 +101,49 @@ def test_same_task_and_seed_give_identical_numbers(capsys: pytest.CaptureFixture
     assert outputs[0] == outputs[1]
 
 
-def test_run_smoke_and_list(tmp_path) -> None:
-    result = run(["run", "smoke", "--out", str(tmp_path / "smoke")])
-    assert result.returncode == 0, result.stderr
-    assert "smoke: 5 tasks" in result.stdout and "statuses {'ok': 5}" in result.stdout
-    assert "5/5 done, 0 failed" in result.stderr
+def test_list_and_dry_run() -> None:
     listing = run(["list", "suites"])
     assert listing.returncode == 0 and "cpu-default" in listing.stdout
-    dry = run(["run", "cpu-default", "--dry-run"])
+    dry = run(["run", "cpu-default", "--dry-run"], cwd=REPOSITORY)
     assert dry.returncode == 0 and dry.stdout.startswith("cpu-default: 159 tasks")
     assert "memory<=" in dry.stdout and "estimated peak memory:" in dry.stdout
+    assert "cost model fitted to" in dry.stdout and " 0s" not in dry.stdout and "~0s" not in dry.stdout
+
+
+def test_a_gpu_suite_is_planned_without_a_gpu_stating_the_assumption(tmp_path) -> None:
+    dry = run(["run", "gpu-full", "--dry-run"], cwd=REPOSITORY)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("gpu-full: 102 tasks") and "estimated time: ~" in dry.stdout
+    if not torch.cuda.is_available():
+        assert "assumed (no CUDA record" in dry.stdout and "budget unknown" in dry.stdout
+    bare = run(["run", "gpu-full", "--dry-run"], cwd=tmp_path)  # no reports/ to calibrate on
+    assert bare.returncode == 0 and "estimated time: unknown for all 102 tasks" in bare.stdout
+    assert "no cost model" in bare.stdout and " 0 s" not in bare.stdout
+
+
+def test_every_flag_of_run_and_measure_says_what_it_means() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name in ("run", "measure", "report", "compare", "replay", "leaderboard", "publish"):
+        for action in commands[name]._actions:
+            if action.dest == "help":
+                continue
+            assert action.help and not action.help.startswith("default"), (name, action.dest)
+    measure_help = {a.dest: a.help for a in commands["measure"]._actions}
+    assert "neurons" in measure_help["width"] and "Q9 (gradient_descent)" in measure_help["quantities"]
+    assert "seconds" in measure_help["timeout"] and "count" in measure_help["threads"]
+
+
+def test_quantities_by_name_and_q9_with_gd_steps(capsys: pytest.CaptureFixture) -> None:
+    assert main([*TINY, "--quantities", "predictor-hessian", "Q4", "--threads", "1"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["spec"]["protocol"]["quantities"] == ["Q1", "Q4"] and record["threads"] == 1
+    assert set(record["quantity_seconds"]) == {"setup", "Q1", "Q4"}
+    assert all(seconds >= 0 for seconds in record["quantity_seconds"].values())
+    assert main([*TINY, "--quantities", "gradient_descent", "--gd-steps", "3", "--rsc-every", "3"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["spec"]["protocol"]["quantities"] == [] and "gd_steps_to_target" in record["metrics"]
+    assert set(record["quantity_seconds"]) == {"setup", "Q9"}
 
 
 BAD_MEASURE = [
@@ -125,6 +163,9 @@ BAD_MEASURE = [
     (["--dtype", "float16"], "--dtype"),
     (["--device", "tpu"], "--device"),
     (["--quantities", "Q5"], "--quantities"),
+    (["--quantities", "Q9"], "Q9 (gradient_descent) only with gd_steps > 0"),
+    (["--threads", "0"], "--threads"),
+    (["--timeout", "-1"], "--timeout"),
     (["--no-such-flag"], "--no-such-flag"),
 ]
 
@@ -156,6 +197,7 @@ def bad_run_cases(tmp_path) -> list[tuple[list[str], str]]:
         (["run", str(unknown_field)], "widht"),
         (["run", str(npz_suite)], "dataset"),
         (["run", "smoke", "--workers", "0", "--out", str(tmp_path / "w")], "workers"),
+        (["run", "smoke", "--threads", "two"], "--threads"),
         (["run", "smoke", "--out", str(blocker / "sub")], "--out"),
         (["run", "smoke", "--device", "cuda", "--out", str(tmp_path / "c")], "cuda"),
         (["run", "smoke", "--executor", "dask", "--out", str(tmp_path / "d")], "scheduler"),
@@ -197,3 +239,34 @@ def test_replay_reruns_a_stored_task_and_exits_1_when_it_differs(tmp_path) -> No
     assert differs.returncode == 1
     assert json.loads(differs.stdout)["differences"]["loss"]["replayed"] == record["metrics"]["loss"]
     assert_bad(run(["replay", "0123", "--store", str(tmp_path)]), "task_id")
+
+
+def test_replay_that_cannot_run_here_exits_2_naming_why(tmp_path) -> None:
+    record = execute_task(task_from_flat({"n": 16, "d": 4, "width": 16, "depth": 2, "probes": 3}).canonical())
+    record["spec"]["model"]["arch"] = "no_such_module_xyz:build"
+    with ResultStore(tmp_path / "store.sqlite") as store:
+        store.put(record)
+    result = run(["replay", record["task_id"], "--store", str(tmp_path)])
+    assert_bad(result, f"cannot replay task {record['task_id']} here")
+    assert "no_such_module_xyz" in result.stderr and "ModuleNotFoundError" in result.stderr
+
+
+def test_a_factory_that_is_not_reproducible_is_refused_before_anything_is_stored(tmp_path) -> None:
+    (tmp_path / "unseeded.py").write_text(
+        "import torch\n"
+        "def build(width, depth, *, in_dim, generator):\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(in_dim, width), torch.nn.Linear(width, 1))\n"
+    )
+    suite = tmp_path / "mine.toml"
+    suite.write_text(
+        'name = "mine"\n[[experiment]]\nname = "e"\n[experiment.fixed]\narch = "unseeded:build"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "rscbench.cli", "run", str(suite), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert_bad(result, "two builds from the same seed differ")
+    assert not (tmp_path / "out" / "store.sqlite").exists()
