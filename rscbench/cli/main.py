@@ -34,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rscbench` command; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return HANDLERS[args.command](args)
+        code = HANDLERS[args.command](args)
+        sys.stdout.flush()  # inside the try: a reader that went away is noticed here, not at exit
+        return code
     except RscbenchError as error:
         print(f"rscbench: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -193,10 +193,11 @@ def _inspect_parsers(commands: Any) -> None:
         default="md",
         help="which file to print: md (default), html, json, csv (results) or latex (verdicts)",
     )
-    report.add_argument(
+    writing = report.add_mutually_exclusive_group()
+    writing.add_argument(
         "--write", action="store_true", help="write a new report folder into RUN_DIR and print its path"
     )
-    report.add_argument(
+    writing.add_argument(
         "--publish-to",
         metavar="DIR",
         help="write a new report folder under DIR/<suite>/ (e.g. reports/) and update DIR/index.json",

@@ -49,11 +49,21 @@ def report_command(args: argparse.Namespace) -> int:
     with ResultStore(run_dir / STORE_NAME) as store:
         if args.publish_to:
             root = Path(args.publish_to)
-            written = write_report(root / suite.name, suite, store)
-            index = update_index(root)
+            try:
+                written = write_report(root / suite.name, suite, store)
+                index = update_index(root)
+            except OSError as error:
+                raise RscbenchError(
+                    f"invalid --publish-to={args.publish_to!r}: not a writable directory ({error.strerror})"
+                ) from None
             print(f"published: {written.folder} (listed in {index})\nopen: {written.folder / 'report.html'}")
         elif args.write:
-            written = write_report(run_dir, suite, store)
+            try:
+                written = write_report(run_dir, suite, store)
+            except OSError as error:
+                raise RscbenchError(
+                    f"invalid RUN_DIR={str(run_dir)!r} with --write: not writable ({error.strerror})"
+                ) from None
             print(f"open: {written.folder / 'report.html'}")
         else:
             with tempfile.TemporaryDirectory(prefix="rscbench-report-") as scratch:

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -289,24 +288,10 @@ def _report_records(path: Path) -> list[TaskRecord]:
     records = []
     for task in document.get("tasks", []):
         try:
-            records.append(TaskRecord.from_dict(_floats(task)))
+            records.append(TaskRecord.from_dict(task))
         except RscbenchError:
             continue
     return records
-
-
-def _floats(task: Mapping[str, Any]) -> dict[str, Any]:
-    """A report's task dict with its "nan"/"inf" strings (report JSON) as floats, as records hold."""
-
-    def fix(value: Any) -> Any:
-        if isinstance(value, str) and value in ("nan", "inf", "-inf"):
-            return float(value)
-        return value
-
-    out = dict(task)
-    out["metrics"] = {key: fix(value) for key, value in task.get("metrics", {}).items()}
-    out["trajectory"] = [{k: fix(v) for k, v in step.items()} for step in task.get("trajectory", [])]
-    return out
 
 
 def calibration_records(

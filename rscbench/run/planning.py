@@ -20,13 +20,13 @@ from rscbench.data import Dataset, load_dataset
 from rscbench.errors import RscbenchError, require_integer
 from rscbench.measure.memory import MemoryEstimate
 from rscbench.models.factories import check_factory
-from rscbench.run.builders import build_task_model, load_task_data
+from rscbench.run.builders import build_task_model, load_task_data, parameter_count
 from rscbench.run.cost_model import CostModel, calibrate, calibration_records, paper_parameters
 from rscbench.run.device_memory import available_memory_bytes
-from rscbench.run.specs import TaskSpec
+from rscbench.run.specs import DataSpec, TaskSpec
 from rscbench.run.suites import Suite
 from rscbench.run.task_memory import task_memory_estimate
-from rscbench.store import ResultStore
+from rscbench.store import ResultStore, TaskRecord
 
 __all__ = [
     "STORE_NAME",
@@ -150,13 +150,10 @@ def _stored_ids(store_path: Path | None) -> set[str]:
         return store.task_ids()
 
 
-def cost_model_for(
-    device: str, *, reports_root: str | Path | None = "reports", store_path: str | Path | None = None
-) -> CostModel | None:
-    """The cost model of ``device`` calibrated on the reports under ``reports_root`` and the store at
-    ``store_path``: fitted to records of that device kind, else (for CUDA) the CPU model with its
-    stated GPU assumption; None without enough records."""
-    records = calibration_records(reports_root=reports_root, store_paths=[store_path] if store_path else [])
+def cost_model_for(device: str, records: Sequence[TaskRecord]) -> CostModel | None:
+    """The cost model of ``device`` calibrated on ``records`` (rscbench.run.cost_model): fitted to
+    those of that device kind, else (for CUDA) the CPU model with its stated GPU assumption; None
+    without enough records."""
     model = calibrate(records, device)
     if model is None and device == "cuda":
         cpu = calibrate(records, "cpu")
@@ -166,7 +163,7 @@ def cost_model_for(
 
 def _parameters(task: TaskSpec, data: Dataset, model: torch.nn.Module | None) -> int:
     if model is not None:
-        return sum(p.numel() for p in model.parameters())
+        return parameter_count(model)
     return paper_parameters(task, data.d, data.n_classes if task.loss == "cross_entropy" else 1)
 
 
@@ -199,15 +196,16 @@ def plan_run(
         else None
     )
     store = None if store_path is None else Path(store_path)
-    models = {
-        device: cost_model_for(device, reports_root=reports_root, store_path=store) for device in devices
-    }
+    records = calibration_records(reports_root=reports_root, store_paths=[store] if store else [])
+    models = {device: cost_model_for(device, records) for device in devices}
     experiments = suite.experiment_of()
     stored = _stored_ids(store)
-    datasets: dict = {}
+    datasets: dict[DataSpec, Dataset] = {}
     plans = []
     for task in chosen:
-        data = datasets.get(task.data) or datasets.setdefault(task.data, load_task_data(task))
+        if task.data not in datasets:
+            datasets[task.data] = load_task_data(task)
+        data = datasets[task.data]
         model = build_task_model(task, data) if task.model.is_factory else None
         cost = models[task.device]
         seconds = (

@@ -13,7 +13,7 @@ from rscbench.errors import RscbenchError, require_integer
 from rscbench.measure.gd import gradient_descent
 from rscbench.measure.memory import check_budget
 from rscbench.measure.snapshot import measure_snapshot
-from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data
+from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data, parameter_count
 from rscbench.run.device_memory import available_memory_bytes
 from rscbench.run.specs import TaskSpec
 from rscbench.run.task_memory import task_memory_estimate
@@ -70,7 +70,7 @@ def measure_task(
         "dataset_hash": data.content_hash,
         "n": data.n,
         "d": data.d,
-        "parameters": _count(model),
+        "parameters": parameter_count(model),
         "memory_estimate_bytes": estimate.total_bytes,
     }
     if protocol.quantities:
@@ -117,7 +117,3 @@ def measure_task(
         message = f"GD diverged at step {run.steps}: loss {last:.6g} (non-finite or > 10x the initial loss)"
         return TaskOutcome("diverged", message, metrics, trajectory)
     return TaskOutcome("ok", "", metrics, trajectory)
-
-
-def _count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
