@@ -74,6 +74,24 @@ def _field_type(name: str, default: Any) -> Any:
     return str
 
 
+def _workers_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="tasks run at once, each in its own process (count; default 1: in this process)",
+    )
+
+
+def _task_timeout_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=1800.0,
+        help="wall-clock limit per task (seconds, default 1800); a task past it is stored as timeout",
+    )
+
+
 def _threads_flag(command: argparse.ArgumentParser, per: str) -> None:
     command.add_argument(
         "--threads",
@@ -92,12 +110,7 @@ def _run_parser(commands: Any) -> None:
     run.add_argument(
         "--dtype", choices=DTYPES, help="run every task in this precision instead of the suite's"
     )
-    run.add_argument(
-        "--workers",
-        type=positive_int,
-        default=1,
-        help="tasks run at once, each in its own process (count; default 1: in this process)",
-    )
+    _workers_flag(run)
     _threads_flag(run, " divided among --workers")
     run.add_argument(
         "--executor",
@@ -119,12 +132,7 @@ def _run_parser(commands: Any) -> None:
         action="store_true",
         help="exit 1 when a verdict expected to hold (V1-V5) is not supported",
     )
-    run.add_argument(
-        "--timeout",
-        type=positive_seconds,
-        default=1800.0,
-        help="wall-clock limit per task (seconds, default 1800); a task past it is stored as timeout",
-    )
+    _task_timeout_flag(run)
     run.add_argument(
         "--dry-run",
         action="store_true",
@@ -240,18 +248,8 @@ def _leaderboard_parsers(commands: Any) -> None:
     leaderboard.add_argument(
         "--suite", default=LEADERBOARD_SUITE, help="the leaderboard suite (default leaderboard)"
     )
-    leaderboard.add_argument(
-        "--workers",
-        type=positive_int,
-        default=1,
-        help="tasks run at once, each in its own process (count; default 1: in this process)",
-    )
-    leaderboard.add_argument(
-        "--timeout",
-        type=positive_seconds,
-        default=1800.0,
-        help="wall-clock limit per task (seconds, default 1800)",
-    )
+    _workers_flag(leaderboard)
+    _task_timeout_flag(leaderboard)
 
     publish = commands.add_parser(
         "publish", help="write the static results site (works from disk, no network)"

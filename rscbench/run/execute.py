@@ -72,7 +72,6 @@ def _record(spec: TaskSpec, *, started_at: str, **outcome: Any) -> TaskRecord:
         rscbench_version=__version__,
         measurement_version=MEASUREMENT_VERSION,
         device=_device_name(spec.device),
-        threads=torch.get_num_threads(),
         **outcome,
     )
 
@@ -157,6 +156,7 @@ def execute_task(
         started_at=started_at,
         quantity_seconds=clock.seconds,
         warnings=clock.warnings,
+        threads=torch.get_num_threads(),
     )
     return record.to_dict()
 

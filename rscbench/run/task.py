@@ -73,20 +73,18 @@ def measure_task(
         "parameters": parameter_count(model),
         "memory_estimate_bytes": estimate.total_bytes,
     }
+    shared = {"loss": spec.loss, "kappa": protocol.kappa, "rho2": protocol.rho2, "tol": protocol.tol}
     if protocol.quantities:
         metrics |= measure_snapshot(
             model,
             X,
             y,
-            loss=spec.loss,
             quantities=protocol.quantities,
-            kappa=protocol.kappa,
-            rho2=protocol.rho2,
             n_probes=protocol.probes,
             secant_samples=protocol.secant_samples,
-            tol=protocol.tol,
             seed=spec.seed,
             on_part=on_part,
+            **shared,
         )
     if protocol.gd_steps == 0:
         return TaskOutcome("ok", "", metrics, [])
@@ -96,17 +94,14 @@ def measure_task(
         model,
         X,
         y,
-        loss=spec.loss,
         steps=protocol.gd_steps,
         omega=protocol.omega,
         target_ratio=protocol.target_ratio,
         beta_every=protocol.beta_every,
         rsc_every=protocol.rsc_every,
-        kappa=protocol.kappa,
-        rho2=protocol.rho2,
         probes=protocol.probes,
-        tol=protocol.tol,
         seed=spec.seed,
+        **shared,
     )
     metrics |= {f"gd_{key}": value for key, value in run.summary.items()}
     trajectory = [dict(point) for point in run.trajectory]

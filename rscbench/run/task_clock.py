@@ -3,7 +3,9 @@ quantity as the kernels announce it (measure_snapshot's ``on_part``) and Q9 for 
 
 Timing and warning capture live here, in the run layer, so the kernels stay free of both. A warning
 raised while a part runs is recorded as ``"<part>: <Category>: <message>"`` (repeats counted), to be
-stored in the task's record instead of being printed over the progress bar.
+stored in the task's record instead of being printed over the progress bar. Python's warning
+capture is process-wide, so on a Dask worker that runs several tasks in threads at once a warning
+can land in a neighbour's record; in-process and pool tasks run one per process.
 """
 
 from __future__ import annotations

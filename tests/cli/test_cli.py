@@ -4,13 +4,13 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from commands import rscbench as run
 from rscbench.cli import main
 from rscbench.cli.parser import build_parser
 from rscbench.run.execute import execute_task
@@ -33,17 +33,6 @@ TINY = [
     "--secant-samples",
     "3",
 ]
-
-
-def run(arguments: list[str], cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rscbench.cli", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-    )
 
 
 def test_measure_prints_every_quantity_as_json() -> None:
@@ -173,8 +162,10 @@ BAD_MEASURE = [
 @pytest.mark.parametrize(
     ("flags", "named"), BAD_MEASURE, ids=lambda value: " ".join(value) if isinstance(value, list) else value
 )
-def test_bad_measure_input_exits_2_with_one_line(flags: list[str], named: str) -> None:
-    assert_bad(run([*TINY, *flags]), named)
+def test_bad_measure_input_exits_2_with_one_line(
+    flags: list[str], named: str, capsys: pytest.CaptureFixture
+) -> None:
+    assert_bad(in_process([*TINY, *flags], capsys), named)
 
 
 def bad_run_cases(tmp_path) -> list[tuple[list[str], str]]:
@@ -210,13 +201,31 @@ def bad_run_cases(tmp_path) -> list[tuple[list[str], str]]:
     ]
 
 
-def test_bad_run_input_exits_2_with_one_line(tmp_path) -> None:
+def test_bad_run_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys: pytest.CaptureFixture) -> None:
     cases = bad_run_cases(tmp_path)
+    monkeypatch.chdir(tmp_path)
     for arguments, named in cases:
         if "cuda" in arguments and torch.cuda.is_available():
             continue
-        assert_bad(run(arguments, cwd=tmp_path), named)
+        assert_bad(in_process(arguments, capsys), named)
     assert len(cases) + len(BAD_MEASURE) >= 20
+
+
+def test_bad_input_in_a_new_process_is_one_line_without_a_traceback(tmp_path) -> None:
+    """The cases above run in this process for speed; the same contract holds across a process."""
+    assert_bad(run([*TINY, "--width", "0"]), "model.width")
+    assert_bad(run(["run", "smoke", "--workers", "0"], cwd=tmp_path), "--workers")
+    assert_bad(run(["run", "cpu-defualt"], cwd=tmp_path), "suite")
+
+
+def in_process(arguments: list[str], capsys: pytest.CaptureFixture) -> subprocess.CompletedProcess:
+    """``main(arguments)`` in this process, as a CompletedProcess (argparse's exit becomes the code)."""
+    try:
+        code = main(arguments)
+    except SystemExit as stopped:
+        code = stopped.code
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(arguments, code, captured.out, captured.err)
 
 
 def assert_bad(result: subprocess.CompletedProcess, named: str) -> None:
@@ -261,12 +270,8 @@ def test_a_factory_that_is_not_reproducible_is_refused_before_anything_is_stored
     suite.write_text(
         'name = "mine"\n[[experiment]]\nname = "e"\n[experiment.fixed]\narch = "unseeded:build"\n'
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "rscbench.cli", "run", str(suite), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    result = run(
+        ["run", str(suite), "--out", str(tmp_path / "out")], env={**os.environ, "PYTHONPATH": str(tmp_path)}
     )
     assert_bad(result, "two builds from the same seed differ")
     assert not (tmp_path / "out" / "store.sqlite").exists()

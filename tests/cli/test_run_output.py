@@ -10,18 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from commands import rscbench as cli
+
 REPOSITORY = Path(__file__).resolve().parents[2]
-
-
-def cli(arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rscbench.cli", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture(scope="module")
