@@ -176,7 +176,10 @@ def _headline(numbers: Mapping[str, Any]) -> str:
         return str(get("reason"))
     if "exponent" in numbers:
         band = _interval([get("ci_low"), get("ci_high")]) if get("ci_low") is not None else ""
-        return f"b={_number(get('exponent'))}{band} ({get('n_x', '?')} x, {get('n_seeds', '?')} seeds)"
+        counts = (
+            f" ({get('n_x')} x, {get('n_seeds')} seeds)" if "n_x" in numbers and "n_seeds" in numbers else ""
+        )
+        return f"b={_number(get('exponent'))}{band}{counts}"
     if "m_star" in numbers:
         return f"m*={_number(get('m_star'))}{_interval(get('m_star_ci'))}"
     if "per_layer_factor" in numbers:
@@ -196,15 +199,17 @@ def _headline(numbers: Mapping[str, Any]) -> str:
 def verdict_lines(verdicts: Sequence[Any], width: int = WIDTH) -> list[str]:
     """One line per verdict (id, subject, status, deciding numbers), each at most ``width`` columns.
 
-    Reads the fields id, subject, status and numbers of each Verdict (and, when present, whether
-    its subject is a control outside the theory's assumptions).
+    Reads the fields id, subject, status and numbers of each Verdict (and, when a Verdict has them,
+    ``control`` or ``covered``: a subject outside the theory's assumptions is marked a control).
     """
-    subject_width = min(26, max([len("subject"), *(len(str(v.subject)) for v in verdicts)]))
+    subjects = [
+        str(v.subject)
+        + (" (control)" if getattr(v, "control", False) or getattr(v, "covered", True) is False else "")
+        for v in verdicts
+    ]
+    subject_width = min(26, max([len("subject"), *(len(subject) for subject in subjects)]))
     lines = [f"{'id':<3} {'subject':<{subject_width}} {'status':<13} numbers"]
-    for verdict in verdicts:
-        subject = str(verdict.subject)
-        if getattr(verdict, "control", False):
-            subject += " (control)"
+    for verdict, subject in zip(verdicts, subjects, strict=True):
         if len(subject) > subject_width:
             subject = subject[: subject_width - 1] + "…"
         line = f"{verdict.id:<3} {subject:<{subject_width}} {verdict.status:<13} {_headline(verdict.numbers)}"

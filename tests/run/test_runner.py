@@ -53,6 +53,7 @@ def cli(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "rscbench.cli", *arguments]
 
 
+@pytest.mark.slow
 def test_kill_minus_9_then_rerun_resumes_and_matches_an_uninterrupted_run(tmp_path) -> None:
     suite = tmp_path / "resume.toml"
     suite.write_text(SUITE)
@@ -147,6 +148,7 @@ def test_process_pool_gives_the_records_of_the_in_process_run(tmp_path) -> None:
                 )
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_with_a_worker_killed_mid_task(tmp_path) -> None:
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     tasks = [task_from_flat(TINY | {"seed": seed, "gd_steps": 60, "rsc_every": 30}) for seed in range(4)]
