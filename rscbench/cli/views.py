@@ -177,7 +177,9 @@ def _headline(numbers: Mapping[str, Any]) -> str:
     if "exponent" in numbers:
         band = _interval([get("ci_low"), get("ci_high")]) if get("ci_low") is not None else ""
         counts = (
-            f" ({get('n_x')} x, {get('n_seeds')} seeds)" if "n_x" in numbers and "n_seeds" in numbers else ""
+            f" ({get('n_x')} sizes, {get('n_seeds')} seeds)"
+            if "n_x" in numbers and "n_seeds" in numbers
+            else ""
         )
         return f"b={_number(get('exponent'))}{band}{counts}"
     if "m_star" in numbers:
