@@ -34,6 +34,7 @@ from scipy.optimize import least_squares
 
 from rscbench.errors import RscbenchError
 from rscbench.run.specs import TaskSpec
+from rscbench.run.task_clock import SETUP
 from rscbench.store import ResultStore, TaskRecord
 from rscbench.vocabulary import GD_QUANTITY
 
@@ -56,7 +57,6 @@ ASSUMED_GPU_SPEEDUP = 100.0
 """How many times faster than this CPU a GPU is assumed to run the flops, without a CUDA record."""
 CHECKPOINT = ("Q1", "Q4", "Q6", "Q10")
 """What each GD checkpoint measures (Q8 adds nothing to these), as rscbench.measure.gd does."""
-SETUP = "setup"
 
 
 @dataclass(frozen=True)
