@@ -11,15 +11,17 @@ from typing import Any
 
 from rscbench.analysis.metrics import METRICS
 from rscbench.cli.codes import EXIT_OK, EXIT_STRICT, EXIT_TASK_FAILED
-from rscbench.cli.run_command import print_plan
+from rscbench.cli.run_command import RUNS_FOLDER
+from rscbench.cli.views import plan_text
 from rscbench.data import DATASETS
 from rscbench.errors import InvalidArgumentError, RscbenchError
 from rscbench.measure.losses import LOSSES
 from rscbench.models.activations import ACTIVATIONS
 from rscbench.run.execute import execute_task
 from rscbench.run.planning import STORE_NAME, check_inputs, plan_run
-from rscbench.run.specs import flat_fields, task_from_flat
+from rscbench.run.specs import TaskSpec, flat_fields, task_from_flat
 from rscbench.run.suites import load_suite, shipped_suites
+from rscbench.run.threads import default_threads
 from rscbench.store import ResultStore, TaskRecord
 
 __all__ = ["list_command", "measure_command", "replay_command"]
@@ -35,7 +37,7 @@ def list_command(args: argparse.Namespace) -> int:
         if not args.suite:
             raise RscbenchError("invalid `list tasks`: a suite is required, e.g. `rscbench list tasks smoke`")
         suite = load_suite(args.suite)
-        print_plan(plan_run(suite))
+        print(plan_text(plan_run(suite, require_devices=False)))
         return EXIT_OK
     elif args.what == "datasets":
         for spec in DATASETS.values():
@@ -59,7 +61,7 @@ def measure_command(args: argparse.Namespace) -> int:
     values["quantities"] = list(values["quantities"])
     spec = task_from_flat(values)
     check_inputs([spec])
-    record = execute_task(spec.canonical(), args.timeout)
+    record = execute_task(spec.canonical(), args.timeout, threads=args.threads or default_threads())
     json.dump(record, sys.stdout, indent=2)  # TaskRecord.to_dict() is strict JSON already
     sys.stdout.write("\n")
     if record["status"] in ("failed", "timeout"):
@@ -69,20 +71,24 @@ def measure_command(args: argparse.Namespace) -> int:
 
 
 def _find_stored(task_id: str, store_option: str | None) -> TaskRecord:
-    """The stored record of ``task_id`` from --store, or from the first reports/*/store.sqlite holding it."""
+    """The stored record of ``task_id`` from --store, or from the first runs/*/ or reports/*/ store
+    holding it."""
     if store_option is not None:
         path = Path(store_option)
         candidates = [path / STORE_NAME if path.is_dir() else path]
         if not candidates[0].is_file():
             raise InvalidArgumentError("--store", store_option, "a run directory or its store.sqlite")
     else:
-        candidates = sorted(Path("reports").glob(f"*/{STORE_NAME}"))
+        candidates = [
+            *sorted(RUNS_FOLDER.glob(f"*/{STORE_NAME}")),
+            *sorted(Path("reports").glob(f"*/{STORE_NAME}")),
+        ]
     for candidate in candidates:
         with ResultStore(candidate) as store:
             record = store.get(task_id)
         if record is not None:
             return record
-    searched = ", ".join(str(c) for c in candidates) or "no store under reports/"
+    searched = ", ".join(str(c) for c in candidates) or "no store under runs/ or reports/"
     raise InvalidArgumentError("task_id", task_id, f"the id of a task stored in {searched}")
 
 
@@ -93,9 +99,19 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    """Rerun one stored task from its stored spec; print both and their differences (exit 1 if any)."""
+    """Rerun one stored task from its stored spec; print both and their differences (exit 1 if any).
+
+    What keeps the task from running here at all (its spec no longer valid, no CUDA device, its npz
+    file or factory module missing, a factory that is not reproducible) is bad input, exit 2 with
+    the reason, before anything runs: only a task that ran can differ.
+    """
     stored = _find_stored(args.task_id, args.store)
-    replayed = TaskRecord.from_dict(execute_task(stored.spec))
+    try:
+        spec = TaskSpec.from_dict(stored.spec)
+        check_inputs([spec])
+    except RscbenchError as error:
+        raise RscbenchError(f"cannot replay task {args.task_id} here: {error}") from None
+    replayed = TaskRecord.from_dict(execute_task(spec.canonical(), threads=default_threads()))
     differences = {
         name: {"stored": value, "replayed": replayed.metrics.get(name)}
         for name, value in stored.metrics.items()

@@ -1,29 +1,31 @@
-"""The argument parser of the `rscbench` command: every subcommand and flag, with choices read from
-the registries the library validates against."""
+"""The argument parser of the `rscbench` command: every subcommand and flag, each with a help line
+saying what it means and in what unit, and choices read from the registries the library validates
+against. A flag's bad value ends in one line and exit code 2."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import math
 from typing import Any
 
 from rscbench import __version__
 from rscbench.cli.codes import EXIT_BAD_INPUT, LISTABLE, REPORT_FORMATS
 from rscbench.leaderboard.suite import LEADERBOARD_SUITE
 from rscbench.models.activations import ACTIVATIONS
+from rscbench.run.field_help import FIELD_HELP
 from rscbench.run.runner import EXECUTORS
-from rscbench.run.specs import TaskSpec, flat_fields
+from rscbench.run.specs import QUANTITY_CHOICES, TaskSpec, flat_values
 from rscbench.run.suites import shipped_suites
-from rscbench.vocabulary import DEVICES, DTYPES, LOSS_NAMES, QUANTITIES
+from rscbench.run.threads import available_cpus
+from rscbench.vocabulary import DEVICES, DTYPES, LOSS_NAMES, quantity_code
 
-__all__ = ["build_parser", "byte_size"]
+__all__ = ["build_parser", "byte_size", "positive_int", "positive_seconds", "quantity"]
 
 CHOICES = {
     "activation": list(ACTIVATIONS),
     "loss": list(LOSS_NAMES),
     "device": list(DEVICES),
     "dtype": list(DTYPES),
-    "quantities": list(QUANTITIES),
 }
 
 
@@ -34,13 +36,231 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _field_type(spec_field: dataclasses.Field) -> Any:
-    text = str(spec_field.type)
-    if "int" in text and "str" not in text:
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (workers, threads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed an integer >= 1")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a finite number of seconds > 0 (timeouts)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed a finite number of seconds > 0")
+    return value
+
+
+def quantity(text: str) -> str:
+    """argparse type: a quantity by code or name (``Q1``, ``predictor_hessian``), as its code."""
+    code = quantity_code(text)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed {QUANTITY_CHOICES}")
+    return code
+
+
+def _field_type(name: str, default: Any) -> Any:
+    if name in ("n", "d") or isinstance(default, int):
         return int
-    if "float" in text:
+    if isinstance(default, float):
         return float
     return str
+
+
+def _workers_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="tasks run at once, each in its own process (count; default 1: in this process)",
+    )
+
+
+def _task_timeout_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=1800.0,
+        help="wall-clock limit per task (seconds, default 1800); a task past it is stored as timeout",
+    )
+
+
+def _threads_flag(command: argparse.ArgumentParser, per: str) -> None:
+    command.add_argument(
+        "--threads",
+        type=positive_int,
+        help=f"torch CPU threads per task (count; default: the {available_cpus()} CPUs this process may "
+        f"use{per}); the count is stored in each record",
+    )
+
+
+def _run_parser(commands: Any) -> None:
+    run = commands.add_parser("run", help="run a suite (resumable), print its results and verdicts")
+    run.add_argument(
+        "suite", help="a shipped suite (" + ", ".join(shipped_suites()) + ") or a suite .toml file"
+    )
+    run.add_argument("--device", choices=DEVICES, help="run every task on this device instead of the suite's")
+    run.add_argument(
+        "--dtype", choices=DTYPES, help="run every task in this precision instead of the suite's"
+    )
+    _workers_flag(run)
+    _threads_flag(run, " divided among --workers")
+    run.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="local: this machine (default); dask: a Dask cluster at --scheduler",
+    )
+    run.add_argument(
+        "--scheduler", help="the Dask scheduler's address (e.g. tcp://host:8786), with --executor dask"
+    )
+    run.add_argument(
+        "--out",
+        help="the run directory: its store and one report folder per completed run "
+        "(default runs/<suite>/, git-ignored; publish with `rscbench report DIR --publish-to reports/`)",
+    )
+    run.add_argument("--fresh", action="store_true", help="delete the run directory's store first")
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a verdict expected to hold (V1-V5) is not supported",
+    )
+    _task_timeout_flag(run)
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the tasks with their estimated time and memory (any device, present or not); run nothing",
+    )
+    run.add_argument(
+        "--memory-budget",
+        type=byte_size,
+        help="memory each task may use (bytes, or with a unit: 8GiB, 512MiB; default: what the device has "
+        "free, shared among --workers); a task whose estimate exceeds it is refused before the run starts",
+    )
+
+
+def _measure_parser(commands: Any) -> None:
+    measure = commands.add_parser(
+        "measure", help="measure one task (every task field is a flag); its record as JSON on stdout"
+    )
+    for name, value in flat_values(TaskSpec()).items():
+        flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
+        meaning = FIELD_HELP[name]
+        if name == "quantities":
+            measure.add_argument(
+                *flags,
+                nargs="+",
+                type=quantity,
+                default=list(value),
+                metavar="Q",
+                help=f"{meaning} (default: every one measured at a point; Q9 needs --gd-steps > 0)",
+            )
+        elif isinstance(value, bool):
+            measure.add_argument(
+                *flags,
+                action=argparse.BooleanOptionalAction,
+                default=value,
+                help=f"{meaning} (default {value})",
+            )
+        else:
+            shown = "the dataset's" if value is None else value
+            measure.add_argument(
+                *flags,
+                type=_field_type(name, value),
+                choices=CHOICES.get(name),
+                default=value,
+                help=f"{meaning} (default {shown})",
+            )
+    measure.add_argument(
+        "--timeout", type=positive_seconds, default=None, help="wall-clock limit (seconds; default: none)"
+    )
+    _threads_flag(measure, "")
+
+
+def _inspect_parsers(commands: Any) -> None:
+    listing = commands.add_parser(
+        "list", help="list suites, a suite's tasks, datasets, activations, losses, metrics"
+    )
+    listing.add_argument("what", choices=LISTABLE, help="what to list")
+    listing.add_argument("suite", nargs="?", help="the suite, with `list tasks`")
+
+    report = commands.add_parser(
+        "report", help="render a run directory's report from its store (writes nothing unless asked)"
+    )
+    report.add_argument("run_dir", help="a run directory (holding store.sqlite and at least one report)")
+    report.add_argument(
+        "--format",
+        choices=list(REPORT_FORMATS),
+        default="md",
+        help="which file to print: md (default), html, json, csv (results) or latex (verdicts)",
+    )
+    writing = report.add_mutually_exclusive_group()
+    writing.add_argument(
+        "--write", action="store_true", help="write a new report folder into RUN_DIR and print its path"
+    )
+    writing.add_argument(
+        "--publish-to",
+        metavar="DIR",
+        help="write a new report folder under DIR/<suite>/ (e.g. reports/) and update DIR/index.json",
+    )
+
+    compare = commands.add_parser("compare", help="what changed between two reports; exit 1 on a regression")
+    compare.add_argument("report_a", help="a report folder (or its report.json): the baseline")
+    compare.add_argument("report_b", help="a report folder (or its report.json): the candidate")
+    compare.add_argument(
+        "--threshold",
+        type=float,
+        default=0.05,
+        help="smallest relative change |b - a| / |a| listed (a fraction, default 0.05)",
+    )
+
+    replay = commands.add_parser(
+        "replay", help="rerun one stored task from its stored spec; print both; exit 1 if they differ"
+    )
+    replay.add_argument("task_id", help="the task's id (as in results.csv or `rscbench list tasks`)")
+    replay.add_argument(
+        "--store", help="a run directory or its store.sqlite (default: every runs/*/ and reports/*/ store)"
+    )
+
+
+def _leaderboard_parsers(commands: Any) -> None:
+    leaderboard = commands.add_parser(
+        "leaderboard", help="show the leaderboard, add an entry, or build (run what is missing and score)"
+    )
+    leaderboard.add_argument(
+        "action",
+        nargs="?",
+        choices=("show", "add", "build"),
+        default="show",
+        help="what to do (default show)",
+    )
+    leaderboard.add_argument("entry", nargs="?", help="the entry .toml file, with `add`")
+    leaderboard.add_argument(
+        "--dir", default="leaderboard", help="the leaderboard folder (default leaderboard/)"
+    )
+    leaderboard.add_argument(
+        "--suite", default=LEADERBOARD_SUITE, help="the leaderboard suite (default leaderboard)"
+    )
+    _workers_flag(leaderboard)
+    _task_timeout_flag(leaderboard)
+
+    publish = commands.add_parser(
+        "publish", help="write the static results site (works from disk, no network)"
+    )
+    publish.add_argument("--out", default="site", help="output folder (default site/)")
+    publish.add_argument(
+        "--reports", default="reports", help="folder of published reports (default reports/)"
+    )
+    publish.add_argument(
+        "--leaderboard", default="leaderboard", help="built leaderboard folder (default leaderboard/)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,102 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rscbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    run = commands.add_parser("run", help="run a suite (resumable) and print its results table")
-    run.add_argument(
-        "suite", help="a shipped suite (" + ", ".join(shipped_suites()) + ") or a suite .toml file"
-    )
-    run.add_argument("--device", choices=DEVICES, help="override every task's device")
-    run.add_argument("--dtype", choices=DTYPES, help="override every task's dtype")
-    run.add_argument("--workers", type=int, default=1, help="worker processes (default 1: in-process)")
-    run.add_argument("--executor", choices=EXECUTORS, default="local")
-    run.add_argument("--scheduler", help="Dask scheduler address, with --executor dask")
-    run.add_argument("--out", help="run directory holding the store (default reports/<suite>/)")
-    run.add_argument("--fresh", action="store_true", help="delete the run directory's store first")
-    run.add_argument(
-        "--strict", action="store_true", help="exit 1 when a verdict expected to hold (V1-V5) fails"
-    )
-    run.add_argument("--timeout", type=float, default=1800.0, help="seconds per task (default 1800)")
-    run.add_argument("--dry-run", action="store_true", help="list the tasks and their sizes; run nothing")
-    run.add_argument(
-        "--memory-budget",
-        type=byte_size,
-        help="memory each task may use, e.g. 8GiB or 512MiB (default: what the device has free, "
-        "shared among --workers); a task whose estimate exceeds it is refused before the run starts",
-    )
-
-    listing = commands.add_parser(
-        "list", help="list suites, a suite's tasks, datasets, activations, losses, metrics"
-    )
-    listing.add_argument("what", choices=LISTABLE)
-    listing.add_argument("suite", nargs="?", help="the suite, with `list tasks`")
-
-    report = commands.add_parser("report", help="re-render a run directory's report from its store")
-    report.add_argument("run_dir", help="a run directory (holding store.sqlite and at least one report)")
-    report.add_argument(
-        "--format", choices=list(REPORT_FORMATS), default="md", help="what to print (default md)"
-    )
-
-    compare = commands.add_parser("compare", help="what changed between two reports; exit 1 on a regression")
-    compare.add_argument("report_a", help="a report folder (or its report.json): the baseline")
-    compare.add_argument("report_b", help="a report folder (or its report.json): the candidate")
-    compare.add_argument(
-        "--threshold", type=float, default=0.05, help="relative change to report (default 0.05)"
-    )
-
-    replay = commands.add_parser(
-        "replay", help="rerun one stored task from its stored spec; print both; exit 1 if they differ"
-    )
-    replay.add_argument("task_id", help="the task's id (as in results.csv or `rscbench list tasks`)")
-    replay.add_argument(
-        "--store", help="a run directory or its store.sqlite (default: every reports/*/store.sqlite)"
-    )
-
-    measure = commands.add_parser(
-        "measure", help="measure one task (every task field is a flag); JSON on stdout"
-    )
-    defaults = TaskSpec()
-    for name, (section, spec_field) in flat_fields().items():
-        default = getattr(getattr(defaults, section) if section else defaults, name)
-        flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
-        if name == "quantities":
-            measure.add_argument(*flags, nargs="+", choices=CHOICES[name], default=list(default))
-        elif isinstance(default, bool):
-            measure.add_argument(*flags, action=argparse.BooleanOptionalAction, default=default)
-        else:
-            measure.add_argument(
-                *flags,
-                type=_field_type(spec_field),
-                choices=CHOICES.get(name),
-                default=default,
-                help=f"default {default}",
-            )
-    measure.add_argument("--timeout", type=float, default=None, help="seconds (default: none)")
-
-    leaderboard = commands.add_parser(
-        "leaderboard", help="show the leaderboard, add an entry, or build (run what is missing and score)"
-    )
-    leaderboard.add_argument("action", nargs="?", choices=("show", "add", "build"), default="show")
-    leaderboard.add_argument("entry", nargs="?", help="the entry .toml file, with `add`")
-    leaderboard.add_argument(
-        "--dir", default="leaderboard", help="the leaderboard folder (default leaderboard/)"
-    )
-    leaderboard.add_argument(
-        "--suite", default=LEADERBOARD_SUITE, help="the leaderboard suite (default leaderboard)"
-    )
-    leaderboard.add_argument(
-        "--workers", type=int, default=1, help="worker processes (default 1: in-process)"
-    )
-    leaderboard.add_argument("--timeout", type=float, default=1800.0, help="seconds per task (default 1800)")
-
-    publish = commands.add_parser(
-        "publish", help="write the static results site (works from disk, no network)"
-    )
-    publish.add_argument("--out", default="site", help="output folder (default site/)")
-    publish.add_argument("--reports", default="reports", help="folder of run directories (default reports/)")
-    publish.add_argument(
-        "--leaderboard", default="leaderboard", help="built leaderboard folder (default leaderboard/)"
-    )
+    _run_parser(commands)
+    _inspect_parsers(commands)
+    _measure_parser(commands)
+    _leaderboard_parsers(commands)
     return parser
 
 

@@ -1,5 +1,5 @@
 """`rscbench run`: plan the suite (or print the plan with --dry-run), run what is missing into the run
-directory's store, print the results and verdicts, and write the report."""
+directory's store, print the results and verdicts, write the report and name the file to open."""
 
 from __future__ import annotations
 
@@ -7,36 +7,26 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from rscbench.analysis.verdicts import NOT_SUPPORTED, judge, verdict_table
+from rscbench.analysis.verdicts import NOT_SUPPORTED, judge
 from rscbench.cli.codes import EXIT_OK, EXIT_STRICT, EXIT_TASK_FAILED, EXPECTED_TO_HOLD
+from rscbench.cli.views import plan_text, results_text, verdict_lines, warning_lines
 from rscbench.errors import RscbenchError
 from rscbench.report import write_report
-from rscbench.run.planning import STORE_NAME, RunPlan, plan_run
+from rscbench.run.planning import STORE_NAME, plan_run
 from rscbench.run.runner import run_tasks
-from rscbench.run.suites import load_suite
+from rscbench.run.suites import load_suite, task_labels
+from rscbench.run.threads import default_threads
 from rscbench.store import ResultStore
 
-__all__ = ["print_plan", "run_command"]
+__all__ = ["RUNS_FOLDER", "run_command"]
+
+RUNS_FOLDER = Path("runs")
+"""Where user runs go by default (git-ignored): ``runs/<suite>/``."""
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Run ``args.suite`` (resumable) and return the exit code; with --dry-run print its plan only."""
-    overrides = {key: getattr(args, key) for key in ("device", "dtype") if getattr(args, key)}
-    suite = load_suite(args.suite, overrides)
-    tasks = suite.tasks()
-    out = Path(args.out or Path("reports") / suite.name)
-    plan = plan_run(
-        suite, store_path=out / STORE_NAME, workers=args.workers, memory_budget_bytes=args.memory_budget
-    )
-    if args.dry_run:
-        print_plan(plan)
-        return EXIT_OK
-    if args.executor == "local":
-        plan.check_memory()
+def _writable(out: Path, fresh: bool) -> None:
     try:
-        if args.fresh and out.exists():
+        if fresh and out.exists():
             (out / STORE_NAME).unlink(missing_ok=True)
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".rscbench-write-test"
@@ -46,6 +36,30 @@ def run_command(args: argparse.Namespace) -> int:
         raise RscbenchError(
             f"invalid --out={str(out)!r}: not a writable directory ({error.strerror})"
         ) from None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``args.suite`` (resumable) and return the exit code; with --dry-run print its plan only."""
+    overrides = {key: getattr(args, key) for key in ("device", "dtype") if getattr(args, key)}
+    suite = load_suite(args.suite, overrides)
+    tasks = suite.tasks()
+    out = Path(args.out) if args.out else RUNS_FOLDER / suite.name
+    plan = plan_run(
+        suite,
+        store_path=out / STORE_NAME,
+        workers=args.workers,
+        memory_budget_bytes=args.memory_budget,
+        require_devices=not args.dry_run,
+    )
+    if args.dry_run:
+        print(plan_text(plan, args.workers))
+        return EXIT_OK
+    if args.executor == "local":
+        plan.check_memory()
+    _writable(out, args.fresh)
+    threads = args.threads or (default_threads(args.workers) if args.executor == "local" else None)
+    labels = task_labels(suite.groups(), suite.axes())
+    estimates = {p.task.task_id: p.estimated_seconds for p in plan.tasks if p.estimated_seconds is not None}
     with ResultStore(out / STORE_NAME) as store:
         summary = run_tasks(
             tasks,
@@ -55,30 +69,37 @@ def run_command(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             timeout_seconds=args.timeout,
             memory_budget_bytes=args.memory_budget // args.workers if args.memory_budget else None,
+            threads=threads,
+            experiments=suite.experiment_of(),
+            estimates=estimates,
+            labels=labels,
         )
         frame = store.to_frame()
         trajectories = store.trajectory_frame()
     ids = {task.task_id for task in tasks}
-    frame = frame[frame["task_id"].isin(ids)]
-    experiments = suite.experiment_of()
-    frame.insert(1, "experiment", frame["task_id"].map(experiments))
-    _print_table(frame)
+    frame = frame[frame["task_id"].isin(ids)].reset_index(drop=True)
+    print(results_text(frame, suite))
     report = None
     if len(frame) == len(tasks):
         with ResultStore(out / STORE_NAME) as store:
             report = write_report(out, suite, store)
     verdicts = report.verdicts if report else judge(frame, trajectories)
     if verdicts:
-        with pd.option_context("display.width", 250, "display.max_colwidth", 160):
-            print("\nverdicts (docs/verdicts.md):\n" + verdict_table(verdicts).to_string(index=False))
+        where = f"{report.folder / 'report.md'}" if report else "the report, once every task is stored"
+        print(f"\nverdicts (docs/verdicts.md; the full table with each claim: {where}):")
+        print("\n".join(verdict_lines(verdicts)))
+    warned = warning_lines(frame, labels)
+    if warned:
+        print(f"\nwarnings recorded with their tasks ({len(warned)}; also in each record's warnings):")
+        print("\n".join(warned))
     counts = frame["status"].value_counts().to_dict()
+    threads_text = f"{threads} torch threads per task" if threads else "torch threads set by each Dask worker"
     print(
         f"\n{suite.name}: {len(tasks)} tasks ({summary.skipped} already stored, "
-        f"{len(tasks) - summary.skipped} run in {summary.wall_seconds:.1f} s); statuses {counts}\n"
-        f"store: {out / STORE_NAME}"
+        f"{len(tasks) - summary.skipped} run in {summary.wall_seconds:.1f} s, {threads_text}); "
+        f"statuses {counts}\nstore: {out / STORE_NAME}"
     )
-    if report:
-        print(f"report: {report.folder}")
+    print(f"open: {report.folder / 'report.html'}" if report else f"no report yet: rerun to finish ({out})")
     failed = int(counts.get("failed", 0) + counts.get("timeout", 0))
     if failed:
         return EXIT_TASK_FAILED
@@ -88,54 +109,3 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"rscbench: --strict: verdicts not supported: {names}", file=sys.stderr)
         return EXIT_STRICT
     return EXIT_OK
-
-
-def _print_table(frame: pd.DataFrame) -> None:
-    spec_columns = [f"spec.model.{k}" for k in ("width", "depth", "activation", "sigma1")] + [
-        "spec.loss",
-        "spec.seed",
-    ]
-    metric_columns = [
-        f"metric.{k}"
-        for k in (
-            "predictor_hessian_max",
-            "g_bar_sqnorm",
-            "loss_hessian_norm",
-            "rsc_lower",
-            "gd_steps_to_target",
-        )
-    ]
-    columns = ["experiment", *spec_columns, "status", "wall_seconds"] + [
-        c for c in metric_columns if c in frame
-    ]
-    view = frame[[c for c in columns if c in frame]].rename(columns=lambda c: c.split(".")[-1])
-    with pd.option_context(
-        "display.max_rows", None, "display.width", 200, "display.float_format", "{:.4g}".format
-    ):
-        print(view.to_string(index=False))
-
-
-def print_plan(plan: RunPlan) -> None:
-    """Print a plan: one line per task with its size and estimated peak memory, then the time
-    estimate (from the stored peers of each task's experiment; unknown, not guessed, without one)
-    and the memory budget."""
-    suite = plan.suite
-    print(f"{suite.name}: {len(plan.tasks)} tasks ({suite.source}), {plan.stored} already stored")
-    for entry in plan.tasks:
-        task, memory, model = entry.task, entry.memory, entry.task.model
-        print(
-            f"  {task.task_id}  {entry.experiment:<16} width={model.width:<6} depth={model.depth:<2} "
-            f"{model.activation:<9} sigma1={model.sigma1:<4} loss={task.loss:<13} seed={task.seed} "
-            f"gd_steps={task.protocol.gd_steps:<4} memory<={memory.total_bytes / 2**20:.0f} MiB "
-            f"({memory.largest.name})" + ("  OVER BUDGET" if memory.total_bytes > plan.budget_bytes else "")
-        )
-    known = f"{plan.estimated_seconds:.0f} s for the tasks with measured peers"
-    unknown = plan.unknown_time
-    print(
-        f"estimated time: {known}" + (f"; {unknown} tasks with no measured peer (unknown)" if unknown else "")
-    )
-    mib = 2**20
-    print(
-        f"estimated peak memory: {plan.peak_bytes / mib:.0f} MiB for the largest task; "
-        f"budget {plan.budget_bytes / mib:.0f} MiB per task; {len(plan.over_budget)} tasks over it"
-    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import torch
 from torch import Tensor, nn
@@ -53,6 +53,7 @@ def measure_snapshot(
     secant_samples: int = 16,
     tol: float = 1e-3,
     seed: int = 0,
+    on_part: Callable[[str], None] | None = None,
 ) -> Record:
     """Measure the requested ``quantities`` (of Q1-Q4, Q6-Q8, Q10) at the model's parameters.
 
@@ -63,6 +64,11 @@ def measure_snapshot(
     reports whether it met ``tol`` (``*_converged``) and, where the kernel returns it, its Ritz
     residual bound (``*_residual*``, in the estimate's units; Q6's bounds already subtract theirs).
     Units: rscbench.analysis.metrics.
+
+    ``on_part``, when given, is called with a quantity's code as its computation starts (a piece
+    several quantities share starts once, under the first requested one that needs it), so the
+    run layer can time each quantity and attribute its warnings; this kernel neither times nor
+    prints.
     """
     unknown = sorted(set(quantities) - set(ALL_QUANTITIES))
     if unknown or not quantities:
@@ -78,12 +84,14 @@ def measure_snapshot(
     check_kappa(kappa)
     check_radius(rho2)
     wanted = set(quantities)
+    mark = on_part or (lambda code: None)
     chosen = get_loss(loss)
     loss_fn = loss_function(model, X, y, loss)
     params = detached_params(model)
     record: Record = {"loss": float(loss_fn(params))}
 
     if "Q3" in wanted:
+        mark("Q3")
         curvature = hessian_extremes(loss_fn, params, tol=tol, seed=seed)
         record |= {
             "loss_hessian_lambda_max": curvature.lambda_max,
@@ -100,6 +108,7 @@ def measure_snapshot(
     theorem = "Q8" in wanted and paper and loss == "square"
 
     if wanted & {"Q1"} or theorem:
+        mark("Q1" if "Q1" in wanted else "Q8")
         spectra = predictor_hessian_spectra(model, X[:n_probes], tol=tol, seed=seed)
         hessian_max = float(spectra.norms.max())
         record |= {
@@ -115,6 +124,7 @@ def measure_snapshot(
         if paper:
             record["predictor_hessian_scaled_max"] = math.sqrt(model.width) * hessian_max
     if "Q2" in wanted and paper:
+        mark("Q2")
         f = model_function(model)
         for rows, cols in _block_pairs(model):
             blocks = [
@@ -129,12 +139,15 @@ def measure_snapshot(
             record[f"block_converged_{name}"] = all(block.converged for block in blocks)
 
     if wanted & {"Q4", "Q10"} or theorem:
+        mark(next((q for q in ("Q4", "Q10") if q in wanted), "Q8"))
         grad_norms = per_sample_grad_norms(model, X)
         record["per_sample_grad_norm_max"] = float(grad_norms.max())
     if "Q4" in wanted:
+        mark("Q4")
         g_bar = average_predictor_gradient(model, X)
         record["g_bar_sqnorm"] = float(sum(float((g.double() ** 2).sum()) for g in g_bar.values()))
     if "Q10" in wanted:
+        mark("Q10")
         gram = ntk_gram(model, X)
         spectrum = ntk_spectrum(gram, source_dtype=X.dtype)
         record |= {
@@ -145,6 +158,7 @@ def measure_snapshot(
             "pl_constant": pl_constant(gram) if spectrum.lambda_min_resolved else None,
         }
     if "Q6" in wanted or theorem:
+        mark("Q6" if "Q6" in wanted else "Q8")
         certificate = rsc_certificate(model, X, y, loss=loss, kappa=kappa, tol=tol, seed=seed)
         record |= {
             "g_bar_sqnorm": certificate.g_bar_sqnorm,
@@ -159,6 +173,7 @@ def measure_snapshot(
         if record.get("ntk_lambda_min") is not None:
             record["certificate_ratio"] = X.shape[0] * certificate.g_bar_sqnorm / record["ntk_lambda_min"]
     if "Q7" in wanted:
+        mark("Q7")
         secant = secant_check(
             loss_fn,
             params,
@@ -175,6 +190,7 @@ def measure_snapshot(
             "secant_nonpositive_fraction_outside": secant.fraction_nonpositive_outside,
         }
     if theorem:
+        mark("Q8")
         alpha = theorem_alpha(
             g_bar_sqnorm=record["g_bar_sqnorm"],
             width=model.width,

@@ -10,7 +10,7 @@ from rscbench.models.factories import build_factory_model
 from rscbench.models.paper_net import paper_mlp
 from rscbench.run.specs import TaskSpec
 
-__all__ = ["TORCH_DTYPES", "build_task_model", "load_task_data"]
+__all__ = ["TORCH_DTYPES", "build_task_model", "load_task_data", "parameter_count"]
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -45,3 +45,8 @@ def build_task_model(spec: TaskSpec, data: Dataset) -> torch.nn.Module:
             scale_input=spec.model.scale_input,
         )
     return model.to(dtype=TORCH_DTYPES[spec.dtype])
+
+
+def parameter_count(model: torch.nn.Module) -> int:
+    """The number of scalar parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters())

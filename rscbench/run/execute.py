@@ -20,6 +20,8 @@ import torch
 from rscbench import __version__
 from rscbench.run.specs import MEASUREMENT_VERSION, TaskSpec
 from rscbench.run.task import measure_task
+from rscbench.run.task_clock import TaskClock, synchronize
+from rscbench.run.threads import apply_threads
 from rscbench.store import TaskRecord
 
 __all__ = ["TaskTimeoutError", "execute_task", "worker_died_record"]
@@ -54,12 +56,6 @@ def _status_bytes(field_name: str) -> int | None:
     return None
 
 
-def _synchronize(device: str) -> None:
-    """Wait for queued CUDA work, so a wall time read next covers the kernels, not their launch."""
-    if device == "cuda" and torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 def _device_name(device: str) -> str:
     if device == "cuda" and torch.cuda.is_available():
         return f"cuda:{torch.cuda.get_device_name(0)}"
@@ -81,7 +77,11 @@ def _record(spec: TaskSpec, *, started_at: str, **outcome: Any) -> TaskRecord:
 
 
 def execute_task(
-    canonical: dict[str, Any], timeout_seconds: float | None = None, *, memory_budget_bytes: int | None = None
+    canonical: dict[str, Any],
+    timeout_seconds: float | None = None,
+    *,
+    memory_budget_bytes: int | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Run one task from its canonical spec and return its record as a dict (TaskRecord.to_dict()).
 
@@ -93,8 +93,14 @@ def execute_task(
     read after a CUDA synchronize on a GPU. Peak memory is the growth of the resident high-water
     mark over the resident size at the task's start (Linux; 0 when the task freed more than it
     took), or CUDA's peak allocation (torch.cuda.max_memory_allocated) on a GPU.
+
+    ``threads`` (default: leave torch's setting) sets torch's intra-op thread count for this
+    process first; the record carries the count the task ran with, the wall seconds of each part
+    (rscbench.run.task_clock: setup, each quantity, Q9) and every warning raised, named by part.
     """
     spec = TaskSpec.from_dict(canonical)
+    if threads is not None:
+        apply_threads(threads)
     started, started_at = time.perf_counter(), _utc_now()
     baseline = _reset_peak_memory()
     if spec.device == "cuda" and torch.cuda.is_available():
@@ -113,8 +119,10 @@ def execute_task(
 
         previous = signal.signal(signal.SIGALRM, expire)
         signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
+    clock = TaskClock(spec.device)
     try:
-        outcome = measure_task(spec, memory_budget_bytes=memory_budget_bytes)
+        with clock:
+            outcome = measure_task(spec, memory_budget_bytes=memory_budget_bytes, on_part=clock.mark)
         status, message, metrics, trajectory = (
             outcome.status,
             outcome.message,
@@ -130,7 +138,7 @@ def execute_task(
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-    _synchronize(spec.device)
+    synchronize(spec.device)
     wall_seconds = time.perf_counter() - started
     if spec.device == "cuda" and torch.cuda.is_available():
         peak = int(torch.cuda.max_memory_allocated())
@@ -146,6 +154,9 @@ def execute_task(
         metrics=metrics,
         trajectory=trajectory,
         started_at=started_at,
+        quantity_seconds=clock.seconds,
+        warnings=clock.warnings,
+        threads=torch.get_num_threads(),
     )
     return record.to_dict()
 

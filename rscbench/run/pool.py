@@ -35,10 +35,14 @@ def run_in_pool(
     finish: Callable[[dict[str, Any]], None],
     *,
     gpus: int = 0,
+    start: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """Run tasks in spawned worker processes; a task whose worker died is recorded as failed.
+    """Run tasks in spawned worker processes, ``workers`` at a time (``start`` is called as each is
+    handed to a worker); a task whose worker died is recorded as failed.
 
-    With ``gpus`` > 0 each worker is pinned to one GPU (:func:`gpu_assignments`).
+    A dead worker breaks the pool: the first task that reported it is recorded as failed, the
+    others in flight go back to the queue, and a new pool takes over. With ``gpus`` > 0 each
+    worker is pinned to one GPU (:func:`gpu_assignments`).
     """
     context = get_context("spawn")
     queue = list(canonicals)
@@ -49,20 +53,31 @@ def run_in_pool(
             for index in gpu_assignments(workers, gpus):
                 assignments.put(index)
             pinning = {"initializer": pin_worker_to_gpu, "initargs": (assignments,)}
+        lost: list[dict[str, Any]] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, **pinning) as pool:
-            running = {pool.submit(run_one, canonical): canonical for canonical in queue}
-            queue = []
-            while running:
+            running: dict[Any, dict[str, Any]] = {}
+            while (queue or running) and not lost:
+                while queue and len(running) < workers:
+                    canonical = queue.pop(0)
+                    try:
+                        running[pool.submit(run_one, canonical)] = canonical
+                    except BrokenProcessPool:  # broke before a task in flight could say so
+                        (queue if running else lost).insert(0, canonical)
+                        break
+                    if start is not None:
+                        start(canonical)
+                if not running:
+                    break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     canonical = running.pop(future)
                     try:
-                        finish(future.result())
+                        record = future.result()
                     except BrokenProcessPool:
-                        queue.append(canonical)
-                if queue:
-                    lost = [running.pop(future) for future in list(running)]
-                    queue.extend(lost)
-                    break
-        if queue:
-            finish(worker_died_record(queue.pop(0)))
+                        lost.append(canonical)
+                        continue
+                    finish(record)
+            lost.extend(running.values())
+        if lost:
+            finish(worker_died_record(lost[0]))
+            queue = lost[1:] + queue

@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import torch
@@ -20,44 +20,14 @@ import torch
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.run.execute import execute_task
 from rscbench.run.pool import run_in_pool
+from rscbench.run.progress import Progress
 from rscbench.run.specs import TaskSpec
+from rscbench.run.threads import default_threads
 from rscbench.store import ResultStore
 
-__all__ = ["EXECUTORS", "Progress", "RunSummary", "run_tasks"]
+__all__ = ["EXECUTORS", "RunSummary", "run_tasks"]
 
 EXECUTORS = ("local", "dask")
-
-
-@dataclass
-class Progress:
-    """A one-line progress report on ``stream``: tasks done of total, failures, elapsed and ETA."""
-
-    total: int
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
-    done: int = 0
-    failed: int = 0
-    started: float = field(default_factory=time.perf_counter)
-
-    def update(self, record: dict[str, Any]) -> None:
-        """Count one finished task and redraw the line."""
-        self.done += 1
-        self.failed += record["status"] in ("failed", "timeout")
-        elapsed = time.perf_counter() - self.started
-        eta = elapsed / self.done * (self.total - self.done)
-        width = 24
-        filled = width * self.done // max(self.total, 1)
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} done, {self.failed} failed, "
-            f"{_clock(elapsed)} elapsed, ETA {_clock(eta)}"
-        )
-        end = "\r" if self.stream.isatty() and self.done < self.total else "\n"
-        self.stream.write(line + end)
-        self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
 
 
 @dataclass(frozen=True)
@@ -84,6 +54,10 @@ def run_tasks(
     scheduler: str | None = None,
     timeout_seconds: float | None = None,
     memory_budget_bytes: int | None = None,
+    threads: int | None = None,
+    experiments: Mapping[str, str] | None = None,
+    estimates: Mapping[str, float] | None = None,
+    labels: Mapping[str, str] | None = None,
     progress_stream: TextIO | None = None,
 ) -> RunSummary:
     """Run every task not yet in ``store`` and store each record the moment it finishes.
@@ -93,6 +67,12 @@ def run_tasks(
     submits to the Dask scheduler at ``scheduler`` (the optional extra rscbench[dask]; CUDA tasks
     go only to workers that declare a ``GPU`` resource, one task per GPU). Only this process
     writes the store.
+
+    ``threads`` is torch's thread count in each process that runs tasks (default: the CPUs this
+    process may use divided among ``workers``, rscbench.run.threads; on Dask, each worker's CPUs
+    divided among its threads). ``experiments`` (task id -> experiment name) is stored in each
+    record; ``estimates`` (task id -> seconds) and ``labels`` (task id -> what to call it) feed the
+    progress line (rscbench.run.progress). In this process the thread count is restored afterwards.
     """
     if executor not in EXECUTORS:
         raise InvalidArgumentError("executor", executor, "one of " + ", ".join(EXECUTORS))
@@ -101,30 +81,56 @@ def run_tasks(
         raise InvalidArgumentError("timeout", timeout_seconds, "a number of seconds > 0")
     if executor == "dask" and not scheduler:
         raise InvalidArgumentError("scheduler", scheduler, "a Dask scheduler address with --executor dask")
+    if threads is not None:
+        require_integer("threads", threads, 1)
+    elif executor == "local":
+        threads = default_threads(workers)
     started = time.perf_counter()
     tasks = list(tasks)
     stored = store.task_ids()
     pending = [task for task in tasks if task.task_id not in stored]
-    progress = Progress(len(pending), progress_stream or sys.stderr)
+    progress = Progress(
+        [task.task_id for task in pending],
+        progress_stream or sys.stderr,
+        estimates=estimates or {},
+        labels=labels or {},
+        workers=workers,
+    )
     statuses: dict[str, int] = {}
 
+    canonicals = [task.canonical() for task in pending]
+    ids = {id(canonical): task.task_id for canonical, task in zip(canonicals, pending, strict=True)}
+
+    def start(canonical: dict[str, Any]) -> None:
+        progress.start(ids[id(canonical)])
+
     def finish(record: dict[str, Any]) -> None:
+        if experiments is not None and record.get("experiment") is None:
+            record = record | {"experiment": experiments.get(record["task_id"])}
         store.put(record)
         statuses[record["status"]] = statuses.get(record["status"], 0) + 1
         progress.update(record)
 
-    canonicals = [task.canonical() for task in pending]
     run_one = functools.partial(
         execute_task, timeout_seconds=timeout_seconds, memory_budget_bytes=memory_budget_bytes
     )
     if executor == "dask":
         from rscbench.run.dask_executor import run_on_dask
 
-        run_on_dask(canonicals, scheduler, run_one, finish)
+        def slots(count: int) -> None:
+            progress.workers = count
+
+        run_on_dask(canonicals, scheduler, run_one, finish, start=start, slots=slots, threads=threads)
     elif workers == 1:
-        for canonical in canonicals:
-            finish(run_one(canonical))
+        previous = torch.get_num_threads()
+        try:
+            for canonical in canonicals:
+                start(canonical)
+                finish(run_one(canonical, threads=threads))
+        finally:  # the caller's own torch setting comes back
+            torch.set_num_threads(previous)
     else:
         gpus = torch.cuda.device_count() if any(task.device == "cuda" for task in pending) else 0
-        run_in_pool(canonicals, workers, run_one, finish, gpus=gpus)
+        pooled = functools.partial(run_one, threads=threads)
+        run_in_pool(canonicals, workers, pooled, finish, gpus=gpus, start=start)
     return RunSummary(len(tasks), len(tasks) - len(pending), statuses, time.perf_counter() - started)

@@ -19,18 +19,30 @@ from typing import Any
 from rscbench.data import dataset_spec
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.models.activations import ACTIVATIONS
-from rscbench.vocabulary import DEVICES, DTYPES, FACTORY_REFERENCE, LOSS_NAMES, QUANTITIES
+from rscbench.vocabulary import (
+    DEVICES,
+    DTYPES,
+    FACTORY_REFERENCE,
+    GD_QUANTITY,
+    LOSS_NAMES,
+    QUANTITIES,
+    QUANTITY_NAMES,
+    SELECTABLE_QUANTITIES,
+    quantity_code,
+)
 
 __all__ = [
     "DEVICES",
     "DTYPES",
     "MEASUREMENT_VERSION",
     "QUANTITIES",
+    "QUANTITY_CHOICES",
     "DataSpec",
     "ModelSpec",
     "ProtocolSpec",
     "TaskSpec",
     "flat_fields",
+    "flat_values",
     "task_from_flat",
 ]
 
@@ -134,9 +146,14 @@ class DataSpec:
 class ProtocolSpec:
     """What to measure and how: probes, the cone, tolerances and the GD protocol (Q1-Q10).
 
-    ``gd_steps = 0`` measures at initialization only. GD uses eta = omega / beta_hat with beta_hat
-    re-measured every ``beta_every`` steps (and after any step that increased the loss), stops at
-    loss <= target_ratio * L(theta_0), and records Q4/Q6/Q8/Q10 every ``rsc_every`` steps.
+    ``quantities`` may name each quantity by code or by name (rscbench.vocabulary.QUANTITY_NAMES);
+    it is stored as the codes of the quantities measured at a point, in docs/science.md order. Q9
+    (gradient descent) runs exactly when ``gd_steps`` > 0: naming it is allowed then (and then the
+    point quantities may be empty), refused with ``gd_steps = 0``, and it is not stored, so a task
+    written with or without it has one id. ``gd_steps = 0`` measures at initialization only. GD
+    uses eta = omega / beta_hat with beta_hat re-measured every ``beta_every`` steps (and after any
+    step that increased the loss), stops at loss <= target_ratio * L(theta_0), and records
+    Q4/Q6/Q8/Q10 every ``rsc_every`` steps.
     """
 
     quantities: tuple[str, ...] = QUANTITIES
@@ -152,25 +169,48 @@ class ProtocolSpec:
     rsc_every: int = 10
 
     def __post_init__(self) -> None:
-        if isinstance(self.quantities, list):
-            object.__setattr__(self, "quantities", tuple(self.quantities))
-        if not isinstance(self.quantities, tuple) or not self.quantities:
-            raise InvalidArgumentError(
-                "protocol.quantities", self.quantities, "a non-empty list of " + ", ".join(QUANTITIES)
-            )
-        for quantity in self.quantities:
-            _choice("protocol", "quantities", quantity, QUANTITIES)
-        object.__setattr__(self, "quantities", tuple(q for q in QUANTITIES if q in self.quantities))
+        _integer("protocol", "gd_steps", self.gd_steps, 0)
+        object.__setattr__(self, "quantities", _quantity_codes(self.quantities, self.gd_steps))
         _integer("protocol", "probes", self.probes, 1)
         _number("protocol", "kappa", self.kappa, "a number in (0, 1]", lambda v: 0 < v <= 1)
         _number("protocol", "rho2", self.rho2, "a finite number > 0", lambda v: v > 0)
         _number("protocol", "tol", self.tol, "a number in (0, 0.1]", lambda v: 0 < v <= 0.1)
         _integer("protocol", "secant_samples", self.secant_samples, 1)
-        _integer("protocol", "gd_steps", self.gd_steps, 0)
         _number("protocol", "omega", self.omega, "a number in (0, 2)", lambda v: 0 < v < 2)
         _number("protocol", "target_ratio", self.target_ratio, "a number in (0, 1)", lambda v: 0 < v < 1)
         _integer("protocol", "beta_every", self.beta_every, 1)
         _integer("protocol", "rsc_every", self.rsc_every, 1)
+
+    @property
+    def measured(self) -> tuple[str, ...]:
+        """Every quantity this protocol measures: the point quantities, and Q9 when gd_steps > 0."""
+        gd = (GD_QUANTITY,) if self.gd_steps > 0 else ()
+        return tuple(q for q in SELECTABLE_QUANTITIES if q in self.quantities or q in gd)
+
+
+QUANTITY_CHOICES = ", ".join(f"{code} ({QUANTITY_NAMES[code]})" for code in SELECTABLE_QUANTITIES)
+"""The allowed quantities as an error message or help text lists them."""
+
+
+def _quantity_codes(values: object, gd_steps: int) -> tuple[str, ...]:
+    """The point quantities of ``values`` (codes or names) as codes in vocabulary order; see ProtocolSpec."""
+    if isinstance(values, str) or not isinstance(values, (list, tuple)) or not (values or gd_steps > 0):
+        raise InvalidArgumentError(
+            "protocol.quantities", values, "a non-empty list of quantities: " + QUANTITY_CHOICES
+        )
+    codes = set()
+    for value in values:
+        code = quantity_code(value)
+        if code is None:
+            raise InvalidArgumentError("protocol.quantities", value, "one of " + QUANTITY_CHOICES)
+        codes.add(code)
+    if GD_QUANTITY in codes and gd_steps == 0:
+        raise InvalidArgumentError(
+            "protocol.quantities",
+            GD_QUANTITY,
+            f"{GD_QUANTITY} ({QUANTITY_NAMES[GD_QUANTITY]}) only with gd_steps > 0 (it runs that many steps)",
+        )
+    return tuple(q for q in QUANTITIES if q in codes)
 
 
 @dataclass(frozen=True)
@@ -266,6 +306,14 @@ def flat_fields() -> dict[str, tuple[str | None, dataclasses.Field]]:
             for inner in dataclasses.fields(section):
                 flat[inner.name] = (outer.name, inner)
     return flat
+
+
+def flat_values(spec: TaskSpec) -> dict[str, Any]:
+    """Every field of ``spec`` by its flat name (the inverse of :func:`task_from_flat`)."""
+    return {
+        name: getattr(getattr(spec, section) if section else spec, name)
+        for name, (section, _) in flat_fields().items()
+    }
 
 
 def task_from_flat(values: dict[str, Any]) -> TaskSpec:

@@ -11,25 +11,28 @@ from __future__ import annotations
 
 import itertools
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from rscbench.errors import InvalidArgumentError, RscbenchError
-from rscbench.run.specs import TaskSpec, flat_fields, task_from_flat
+from rscbench.run.specs import TaskSpec, flat_fields, flat_values, task_from_flat
 
-__all__ = ["Experiment", "Suite", "load_suite", "shipped_suites"]
+__all__ = ["Experiment", "Suite", "grid_axes", "load_suite", "shipped_suites", "task_labels", "task_order"]
 
 LIST_FIELDS = ("quantities",)
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One experiment of a suite and its expanded tasks, in grid order."""
+    """One experiment of a suite, its expanded tasks in grid order, and its grid ``axes`` as the suite
+    file lists them (its own grid first, then list-valued defaults such as the seed)."""
 
     name: str
     tasks: tuple[TaskSpec, ...]
+    axes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,72 @@ class Suite:
             for task in experiment.tasks:
                 names.setdefault(task.task_id, experiment.name)
         return names
+
+    def groups(self) -> dict[str, list[TaskSpec]]:
+        """experiment name -> its tasks (each task under the first experiment that holds it)."""
+        owner = self.experiment_of()
+        return {
+            experiment.name: [task for task in experiment.tasks if owner[task.task_id] == experiment.name]
+            for experiment in self.experiments
+        }
+
+    def axes(self) -> dict[str, tuple[str, ...]]:
+        """experiment name -> its grid axes in the suite file's order."""
+        return {experiment.name: experiment.axes for experiment in self.experiments}
+
+
+def grid_axes(tasks: Sequence[TaskSpec], preferred: Sequence[str] = ()) -> list[str]:
+    """The flat fields whose values differ among ``tasks`` (an experiment's grid): those of
+    ``preferred`` first in its order, then the others in spec order, the seed last."""
+    rows = [flat_values(task) for task in tasks]
+    varying = [name for name in flat_fields() if len({repr(row[name]) for row in rows}) > 1]
+    ordered = [name for name in preferred if name in varying] + [n for n in varying if n not in preferred]
+    return sorted(ordered, key=lambda name: name == "seed")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def task_order(
+    groups: Mapping[str, Sequence[TaskSpec]], axes: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
+    """Task ids in experiment order, and within one experiment by its grid values (:func:`grid_axes`,
+    ``axes`` giving each experiment's preferred axis order)."""
+    order = []
+    for name, tasks in groups.items():
+        axes_of = grid_axes(tasks, (axes or {}).get(name, ()))
+        keyed = [(tuple(flat_values(task)[axis] for axis in axes_of), task.task_id) for task in tasks]
+        order += [task_id for _, task_id in sorted(keyed, key=lambda pair: _sortable(pair[0]))]
+    return order
+
+
+def _sortable(values: tuple) -> tuple:
+    """A key that sorts numbers numerically and anything else (None, text) after them as text."""
+    return tuple(
+        (0, value, "")
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else (1, 0, str(value))
+        for value in values
+    )
+
+
+def task_labels(
+    groups: Mapping[str, Sequence[TaskSpec]], axes: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, str]:
+    """task id -> ``"<experiment> field=value ..."``: the task named by its experiment and grid values
+    (axes as in :func:`task_order`)."""
+    labels: dict[str, str] = {}
+    for name, tasks in groups.items():
+        axes_of = grid_axes(tasks, (axes or {}).get(name, ()))
+        for task in tasks:
+            values = flat_values(task)
+            labels.setdefault(task.task_id, " ".join([name, *(f"{a}={_text(values[a])}" for a in axes_of)]))
+    return labels
 
 
 def shipped_suites() -> list[str]:
@@ -134,7 +203,8 @@ def _parse(document: dict[str, Any], source: str, overrides: dict[str, Any]) -> 
                 tasks.append(task_from_flat(values))
             except RscbenchError as error:
                 raise InvalidArgumentError(where, str(error), "valid task fields") from None
-        experiments.append(Experiment(str(table.get("name", f"experiment-{index}")), tuple(tasks)))
+        order = tuple(grid) + tuple(key for key in keys if key not in grid)
+        experiments.append(Experiment(str(table.get("name", f"experiment-{index}")), tuple(tasks), order))
     return Suite(name, str(document.get("description", "")), tuple(experiments), source)
 
 

@@ -3,6 +3,7 @@ measure at init, then run GD if asked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -12,10 +13,11 @@ from rscbench.errors import RscbenchError, require_integer
 from rscbench.measure.gd import gradient_descent
 from rscbench.measure.memory import check_budget
 from rscbench.measure.snapshot import measure_snapshot
-from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data
+from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data, parameter_count
 from rscbench.run.device_memory import available_memory_bytes
 from rscbench.run.specs import TaskSpec
 from rscbench.run.task_memory import task_memory_estimate
+from rscbench.vocabulary import GD_QUANTITY
 
 __all__ = ["TaskOutcome", "measure_task"]
 
@@ -30,8 +32,15 @@ class TaskOutcome:
     trajectory: list[dict]
 
 
-def measure_task(spec: TaskSpec, *, memory_budget_bytes: int | None = None) -> TaskOutcome:
-    """Measure ``spec``: the init snapshot (its protocol's quantities), then GD when gd_steps > 0.
+def measure_task(
+    spec: TaskSpec,
+    *,
+    memory_budget_bytes: int | None = None,
+    on_part: Callable[[str], None] | None = None,
+) -> TaskOutcome:
+    """Measure ``spec``: the init snapshot (its protocol's point quantities, if any), then GD when
+    gd_steps > 0. ``on_part`` is called with each quantity's code as it starts (Q9 for GD), for
+    rscbench.run.task_clock.
 
     Metrics at init keep their snapshot names; GD summaries are prefixed ``gd_``; the trajectory
     holds one dict per GD iterate with the checkpoint and beta re-measurement fields merged in at
@@ -61,39 +70,38 @@ def measure_task(spec: TaskSpec, *, memory_budget_bytes: int | None = None) -> T
         "dataset_hash": data.content_hash,
         "n": data.n,
         "d": data.d,
-        "parameters": _count(model),
+        "parameters": parameter_count(model),
         "memory_estimate_bytes": estimate.total_bytes,
     }
-    metrics |= measure_snapshot(
-        model,
-        X,
-        y,
-        loss=spec.loss,
-        quantities=protocol.quantities,
-        kappa=protocol.kappa,
-        rho2=protocol.rho2,
-        n_probes=protocol.probes,
-        secant_samples=protocol.secant_samples,
-        tol=protocol.tol,
-        seed=spec.seed,
-    )
+    shared = {"loss": spec.loss, "kappa": protocol.kappa, "rho2": protocol.rho2, "tol": protocol.tol}
+    if protocol.quantities:
+        metrics |= measure_snapshot(
+            model,
+            X,
+            y,
+            quantities=protocol.quantities,
+            n_probes=protocol.probes,
+            secant_samples=protocol.secant_samples,
+            seed=spec.seed,
+            on_part=on_part,
+            **shared,
+        )
     if protocol.gd_steps == 0:
         return TaskOutcome("ok", "", metrics, [])
+    if on_part is not None:
+        on_part(GD_QUANTITY)
     run = gradient_descent(
         model,
         X,
         y,
-        loss=spec.loss,
         steps=protocol.gd_steps,
         omega=protocol.omega,
         target_ratio=protocol.target_ratio,
         beta_every=protocol.beta_every,
         rsc_every=protocol.rsc_every,
-        kappa=protocol.kappa,
-        rho2=protocol.rho2,
         probes=protocol.probes,
-        tol=protocol.tol,
         seed=spec.seed,
+        **shared,
     )
     metrics |= {f"gd_{key}": value for key, value in run.summary.items()}
     trajectory = [dict(point) for point in run.trajectory]
@@ -104,7 +112,3 @@ def measure_task(spec: TaskSpec, *, memory_budget_bytes: int | None = None) -> T
         message = f"GD diverged at step {run.steps}: loss {last:.6g} (non-finite or > 10x the initial loss)"
         return TaskOutcome("diverged", message, metrics, trajectory)
     return TaskOutcome("ok", "", metrics, trajectory)
-
-
-def _count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

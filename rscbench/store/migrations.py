@@ -39,7 +39,21 @@ def _index_status(connection: sqlite3.Connection) -> None:
     connection.execute("CREATE INDEX tasks_by_status ON tasks (status)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_tables, _add_device_column, _index_status]
+def _add_provenance_columns(connection: sqlite3.Connection) -> None:
+    """Migration 4: each task's experiment, torch thread count, wall seconds per quantity and the
+    warnings it raised; tasks stored before it read NULL, NULL, ``{}`` and ``[]``."""
+    connection.execute("ALTER TABLE tasks ADD COLUMN experiment TEXT")
+    connection.execute("ALTER TABLE tasks ADD COLUMN threads INTEGER")
+    connection.execute("ALTER TABLE tasks ADD COLUMN quantity_seconds TEXT NOT NULL DEFAULT '{}'")
+    connection.execute("ALTER TABLE tasks ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _create_tables,
+    _add_device_column,
+    _index_status,
+    _add_provenance_columns,
+]
 """Numbered schema migrations: ``MIGRATIONS[k - 1]`` upgrades a store from version k-1 to k.
 
 Append only: a released migration is never edited, since stores written with it exist.

@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,13 @@ class TaskRecord:
     scalar result's name to its value; ``trajectory`` holds one dict per recorded GD step (empty
     when the task ran no GD). ``started_at``/``finished_at`` are ISO-8601 UTC timestamps.
 
+    Provenance added by store schema 4 (optional, so older records and record files still read):
+    ``experiment`` names the suite experiment the task ran for (None outside a suite), ``threads``
+    the torch intra-op thread count it ran with (None: not recorded), ``quantity_seconds`` the wall
+    seconds of each part of the task (``setup`` for data and model, then each quantity code, a
+    piece shared by several quantities timed under the first requested one), and ``warnings`` every
+    warning raised while measuring, each starting with the quantity that raised it.
+
     Fields are validated and normalised on construction (ints and floats of other numeric types
     become ``int``/``float``, tuples in the spec become lists); a bad field raises
     :class:`~rscbench.errors.InvalidArgumentError` naming it.
@@ -147,6 +154,10 @@ class TaskRecord:
     rscbench_version: str
     measurement_version: str
     device: str
+    experiment: str | None = None
+    threads: int | None = None
+    quantity_seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Validate every field and normalise it to plain JSON data."""
@@ -174,6 +185,23 @@ class TaskRecord:
             raise InvalidArgumentError("trajectory", self.trajectory, "a list of dicts, one per GD step")
         steps = [scalar_dict(step, f"trajectory[{i}]") for i, step in enumerate(self.trajectory)]
         object.__setattr__(self, "trajectory", steps)
+        if self.experiment is not None and not isinstance(self.experiment, str):
+            raise InvalidArgumentError("experiment", self.experiment, "a str or None")
+        threads = self.threads
+        if threads is not None:
+            if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+                raise InvalidArgumentError("threads", threads, "an int number of threads >= 1, or None")
+            object.__setattr__(self, "threads", int(threads))
+        seconds = scalar_dict(self.quantity_seconds, "quantity_seconds")
+        for name, value in seconds.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+                raise InvalidArgumentError(
+                    f"quantity_seconds.{name}", value, "a finite number of seconds >= 0"
+                )
+        object.__setattr__(self, "quantity_seconds", {name: float(value) for name, value in seconds.items()})
+        if not isinstance(self.warnings, list | tuple) or not all(isinstance(w, str) for w in self.warnings):
+            raise InvalidArgumentError("warnings", self.warnings, "a list of str")
+        object.__setattr__(self, "warnings", list(self.warnings))
         for name in ("started_at", "finished_at"):
             if not _is_utc_timestamp(getattr(self, name)):
                 raise InvalidArgumentError(name, getattr(self, name), "an ISO-8601 UTC timestamp")
@@ -186,8 +214,9 @@ class TaskRecord:
     def from_dict(cls, data: Mapping[str, Any]) -> TaskRecord:
         """The record that ``data`` (from :meth:`to_dict`, a record file or the runner) describes.
 
-        Raises :class:`~rscbench.errors.InvalidArgumentError` naming the first missing, unknown or
-        badly typed field.
+        Fields with a default (the provenance of store schema 4) may be missing. Raises
+        :class:`~rscbench.errors.InvalidArgumentError` naming the first missing, unknown or badly
+        typed field.
         """
         if not isinstance(data, Mapping):
             raise InvalidArgumentError("record", type(data).__name__, "a dict of record fields")
@@ -195,7 +224,8 @@ class TaskRecord:
         unknown = sorted(str(key) for key in data if key not in names)
         if unknown:
             raise InvalidArgumentError("record", unknown, f"only the fields {', '.join(names)}")
-        for name in names:
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        for name in required:
             if name not in data:
                 raise InvalidArgumentError(name, "<missing>", "a required record field")
         return cls(**data)

@@ -39,7 +39,7 @@ __all__ = ["ResultStore"]
 
 _BUSY_TIMEOUT_S = 30.0
 _COLUMNS = tuple(field.name for field in fields(TaskRecord))
-_JSON_COLUMNS = ("spec", "metrics", "trajectory")
+_JSON_COLUMNS = ("spec", "metrics", "trajectory", "quantity_seconds", "warnings")
 
 
 # --- the store ----------------------------------------------------------------------------------------
@@ -238,23 +238,32 @@ class ResultStore:
 
         Columns: ``task_id``, ``status``, ``message``, ``wall_seconds`` (float), ``peak_memory_bytes``
         (nullable ``Int64``), ``device``, ``started_at``/``finished_at`` (UTC datetimes),
-        ``rscbench_version``, ``measurement_version``, then ``spec.<field>`` (nested fields joined
-        with dots, lists as tuples) and ``metric.<name>``. A metric column whose values are all
-        numbers is numeric (missing as NaN); one of all bools is ``boolean``; else ``object``.
+        ``rscbench_version``, ``measurement_version``, ``experiment`` (missing outside a suite),
+        ``threads`` (nullable ``Int64``), ``warnings`` (a tuple of str), then ``spec.<field>``
+        (nested fields joined with dots, lists as tuples), ``metric.<name>`` and ``seconds.<part>``
+        (wall seconds of ``setup`` and of each quantity, NaN where not timed). A metric column
+        whose values are all numbers is numeric (missing as NaN); one of all bools is ``boolean``;
+        else ``object``.
         """
-        base = [name for name in _COLUMNS if name not in _JSON_COLUMNS]
+        base = [name for name in _COLUMNS if name not in _JSON_COLUMNS] + ["warnings"]
         rows = []
         for record in self.records():
             row: dict[str, Any] = {name: getattr(record, name) for name in base}
+            row["warnings"] = tuple(record.warnings)
             row.update(_flatten(record.spec, "spec."))
             row.update({f"metric.{name}": value for name, value in record.metrics.items()})
+            row.update({f"seconds.{name}": value for name, value in record.quantity_seconds.items()})
             rows.append(row)
         frame = pd.DataFrame(rows, columns=base) if not rows else pd.DataFrame(rows)
         extra = [column for column in frame.columns if column not in base]
         spec_columns = sorted(column for column in extra if column.startswith("spec."))
         metric_columns = sorted(column for column in extra if column.startswith("metric."))
-        frame = frame[base + spec_columns + metric_columns]
-        frame = frame.astype({"wall_seconds": "float64", "peak_memory_bytes": "Int64"})
+        seconds_columns = sorted(column for column in extra if column.startswith("seconds."))
+        frame = frame[base + spec_columns + metric_columns + seconds_columns]
+        frame = frame.astype(
+            {"wall_seconds": "float64", "peak_memory_bytes": "Int64", "threads": "Int64"}
+            | {column: "float64" for column in seconds_columns}
+        )
         for column in ("started_at", "finished_at"):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         return _tidy_scalars(frame, metric_columns)

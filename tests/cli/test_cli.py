@@ -1,18 +1,23 @@
 """The command line: measure prints a record as JSON; run and list work; every bad input exits 2."""
 
+import argparse
 import json
+import os
 import subprocess
-import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from commands import rscbench as run
 from rscbench.cli import main
+from rscbench.cli.parser import build_parser
 from rscbench.run.execute import execute_task
 from rscbench.run.specs import task_from_flat
 from rscbench.store import ResultStore
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 TINY = [
     "measure",
     "--width",
@@ -28,17 +33,6 @@ TINY = [
     "--secant-samples",
     "3",
 ]
-
-
-def run(arguments: list[str], cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rscbench.cli", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-    )
 
 
 def test_measure_prints_every_quantity_as_json() -> None:
@@ -96,16 +90,49 @@ def test_same_task_and_seed_give_identical_numbers(capsys: pytest.CaptureFixture
     assert outputs[0] == outputs[1]
 
 
-def test_run_smoke_and_list(tmp_path) -> None:
-    result = run(["run", "smoke", "--out", str(tmp_path / "smoke")])
-    assert result.returncode == 0, result.stderr
-    assert "smoke: 5 tasks" in result.stdout and "statuses {'ok': 5}" in result.stdout
-    assert "5/5 done, 0 failed" in result.stderr
+def test_list_and_dry_run() -> None:
     listing = run(["list", "suites"])
     assert listing.returncode == 0 and "cpu-default" in listing.stdout
-    dry = run(["run", "cpu-default", "--dry-run"])
+    dry = run(["run", "cpu-default", "--dry-run"], cwd=REPOSITORY)
     assert dry.returncode == 0 and dry.stdout.startswith("cpu-default: 159 tasks")
     assert "memory<=" in dry.stdout and "estimated peak memory:" in dry.stdout
+    assert "cost model fitted to" in dry.stdout and " 0s" not in dry.stdout and "~0s" not in dry.stdout
+
+
+def test_a_gpu_suite_is_planned_without_a_gpu_stating_the_assumption(tmp_path) -> None:
+    dry = run(["run", "gpu-full", "--dry-run"], cwd=REPOSITORY)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("gpu-full: 102 tasks") and "estimated time: ~" in dry.stdout
+    if not torch.cuda.is_available():
+        assert "assumed (no CUDA record" in dry.stdout and "budget unknown" in dry.stdout
+    bare = run(["run", "gpu-full", "--dry-run"], cwd=tmp_path)  # no reports/ to calibrate on
+    assert bare.returncode == 0 and "estimated time: unknown for all 102 tasks" in bare.stdout
+    assert "no cost model" in bare.stdout and " 0 s" not in bare.stdout
+
+
+def test_every_flag_of_run_and_measure_says_what_it_means() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name in ("run", "measure", "report", "compare", "replay", "leaderboard", "publish"):
+        for action in commands[name]._actions:
+            if action.dest == "help":
+                continue
+            assert action.help and not action.help.startswith("default"), (name, action.dest)
+    measure_help = {a.dest: a.help for a in commands["measure"]._actions}
+    assert "neurons" in measure_help["width"] and "Q9 (gradient_descent)" in measure_help["quantities"]
+    assert "seconds" in measure_help["timeout"] and "count" in measure_help["threads"]
+
+
+def test_quantities_by_name_and_q9_with_gd_steps(capsys: pytest.CaptureFixture) -> None:
+    assert main([*TINY, "--quantities", "predictor-hessian", "Q4", "--threads", "1"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["spec"]["protocol"]["quantities"] == ["Q1", "Q4"] and record["threads"] == 1
+    assert set(record["quantity_seconds"]) == {"setup", "Q1", "Q4"}
+    assert all(seconds >= 0 for seconds in record["quantity_seconds"].values())
+    assert main([*TINY, "--quantities", "gradient_descent", "--gd-steps", "3", "--rsc-every", "3"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["spec"]["protocol"]["quantities"] == [] and "gd_steps_to_target" in record["metrics"]
+    assert set(record["quantity_seconds"]) == {"setup", "Q9"}
 
 
 BAD_MEASURE = [
@@ -125,6 +152,9 @@ BAD_MEASURE = [
     (["--dtype", "float16"], "--dtype"),
     (["--device", "tpu"], "--device"),
     (["--quantities", "Q5"], "--quantities"),
+    (["--quantities", "Q9"], "Q9 (gradient_descent) only with gd_steps > 0"),
+    (["--threads", "0"], "--threads"),
+    (["--timeout", "-1"], "--timeout"),
     (["--no-such-flag"], "--no-such-flag"),
 ]
 
@@ -132,8 +162,10 @@ BAD_MEASURE = [
 @pytest.mark.parametrize(
     ("flags", "named"), BAD_MEASURE, ids=lambda value: " ".join(value) if isinstance(value, list) else value
 )
-def test_bad_measure_input_exits_2_with_one_line(flags: list[str], named: str) -> None:
-    assert_bad(run([*TINY, *flags]), named)
+def test_bad_measure_input_exits_2_with_one_line(
+    flags: list[str], named: str, capsys: pytest.CaptureFixture
+) -> None:
+    assert_bad(in_process([*TINY, *flags], capsys), named)
 
 
 def bad_run_cases(tmp_path) -> list[tuple[list[str], str]]:
@@ -156,6 +188,7 @@ def bad_run_cases(tmp_path) -> list[tuple[list[str], str]]:
         (["run", str(unknown_field)], "widht"),
         (["run", str(npz_suite)], "dataset"),
         (["run", "smoke", "--workers", "0", "--out", str(tmp_path / "w")], "workers"),
+        (["run", "smoke", "--threads", "two"], "--threads"),
         (["run", "smoke", "--out", str(blocker / "sub")], "--out"),
         (["run", "smoke", "--device", "cuda", "--out", str(tmp_path / "c")], "cuda"),
         (["run", "smoke", "--executor", "dask", "--out", str(tmp_path / "d")], "scheduler"),
@@ -168,13 +201,31 @@ def bad_run_cases(tmp_path) -> list[tuple[list[str], str]]:
     ]
 
 
-def test_bad_run_input_exits_2_with_one_line(tmp_path) -> None:
+def test_bad_run_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys: pytest.CaptureFixture) -> None:
     cases = bad_run_cases(tmp_path)
+    monkeypatch.chdir(tmp_path)
     for arguments, named in cases:
         if "cuda" in arguments and torch.cuda.is_available():
             continue
-        assert_bad(run(arguments, cwd=tmp_path), named)
+        assert_bad(in_process(arguments, capsys), named)
     assert len(cases) + len(BAD_MEASURE) >= 20
+
+
+def test_bad_input_in_a_new_process_is_one_line_without_a_traceback(tmp_path) -> None:
+    """The cases above run in this process for speed; the same contract holds across a process."""
+    assert_bad(run([*TINY, "--width", "0"]), "model.width")
+    assert_bad(run(["run", "smoke", "--workers", "0"], cwd=tmp_path), "--workers")
+    assert_bad(run(["run", "cpu-defualt"], cwd=tmp_path), "suite")
+
+
+def in_process(arguments: list[str], capsys: pytest.CaptureFixture) -> subprocess.CompletedProcess:
+    """``main(arguments)`` in this process, as a CompletedProcess (argparse's exit becomes the code)."""
+    try:
+        code = main(arguments)
+    except SystemExit as stopped:
+        code = stopped.code
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(arguments, code, captured.out, captured.err)
 
 
 def assert_bad(result: subprocess.CompletedProcess, named: str) -> None:
@@ -197,3 +248,30 @@ def test_replay_reruns_a_stored_task_and_exits_1_when_it_differs(tmp_path) -> No
     assert differs.returncode == 1
     assert json.loads(differs.stdout)["differences"]["loss"]["replayed"] == record["metrics"]["loss"]
     assert_bad(run(["replay", "0123", "--store", str(tmp_path)]), "task_id")
+
+
+def test_replay_that_cannot_run_here_exits_2_naming_why(tmp_path) -> None:
+    record = execute_task(task_from_flat({"n": 16, "d": 4, "width": 16, "depth": 2, "probes": 3}).canonical())
+    record["spec"]["model"]["arch"] = "no_such_module_xyz:build"
+    with ResultStore(tmp_path / "store.sqlite") as store:
+        store.put(record)
+    result = run(["replay", record["task_id"], "--store", str(tmp_path)])
+    assert_bad(result, f"cannot replay task {record['task_id']} here")
+    assert "no_such_module_xyz" in result.stderr and "ModuleNotFoundError" in result.stderr
+
+
+def test_a_factory_that_is_not_reproducible_is_refused_before_anything_is_stored(tmp_path) -> None:
+    (tmp_path / "unseeded.py").write_text(
+        "import torch\n"
+        "def build(width, depth, *, in_dim, generator):\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(in_dim, width), torch.nn.Linear(width, 1))\n"
+    )
+    suite = tmp_path / "mine.toml"
+    suite.write_text(
+        'name = "mine"\n[[experiment]]\nname = "e"\n[experiment.fixed]\narch = "unseeded:build"\n'
+    )
+    result = run(
+        ["run", str(suite), "--out", str(tmp_path / "out")], env={**os.environ, "PYTHONPATH": str(tmp_path)}
+    )
+    assert_bad(result, "two builds from the same seed differ")
+    assert not (tmp_path / "out" / "store.sqlite").exists()

@@ -4,7 +4,6 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 
@@ -66,7 +65,7 @@ def test_run_writes_a_report_and_strict_exits_1_when_a_verdict_fails(tmp_path) -
     command = [sys.executable, "-m", "rscbench.cli", "run", str(path), "--out", str(tmp_path / "out")]
     plain = subprocess.run(command, capture_output=True, text=True, check=False)
     assert plain.returncode == 0, plain.stderr
-    assert "report: " in plain.stdout and "verdicts (docs/verdicts.md)" in plain.stdout
+    assert "\nopen: " in plain.stdout and "verdicts (docs/verdicts.md" in plain.stdout
     strict = subprocess.run([*command, "--strict"], capture_output=True, text=True, check=False)
     assert (
         strict.returncode == 1 and "--strict: verdicts not supported: V1 (tanh sigma1=0.2)" in strict.stderr
@@ -94,7 +93,7 @@ def test_report_command_rerenders_every_format_and_refuses_unknown_schemas(tmp_p
         == REPORT_SCHEMA_VERSION
     )
     assert cli("report", str(out), "--format", "csv").stdout.startswith("task_id,experiment")
-    page = Path(cli("report", str(out), "--format", "html").stdout.strip()).read_text()
+    page = cli("report", str(out), "--format", "html").stdout
     assert page.count("data:image/png;base64,") >= 2 and "http" not in page.split("<body>")[1]
 
     newest = sorted(out.glob("*/report.json"))[-1]

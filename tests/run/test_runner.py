@@ -53,6 +53,7 @@ def cli(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "rscbench.cli", *arguments]
 
 
+@pytest.mark.slow
 def test_kill_minus_9_then_rerun_resumes_and_matches_an_uninterrupted_run(tmp_path) -> None:
     suite = tmp_path / "resume.toml"
     suite.write_text(SUITE)
@@ -129,10 +130,15 @@ def test_same_task_same_numbers_bitwise() -> None:
 
 def test_process_pool_gives_the_records_of_the_in_process_run(tmp_path) -> None:
     tasks = [task_from_flat(TINY | {"seed": seed, "quantities": ["Q1", "Q4"]}) for seed in range(3)]
+    experiments = {task.task_id: "seeds" for task in tasks}
+    log = io.StringIO()
     with ResultStore(tmp_path / "a.sqlite") as local, ResultStore(tmp_path / "b.sqlite") as pooled:
         run_tasks(tasks, local, progress_stream=io.StringIO())
-        summary = run_tasks(tasks, pooled, workers=2, progress_stream=io.StringIO())
+        summary = run_tasks(tasks, pooled, workers=2, experiments=experiments, progress_stream=log)
         assert summary.statuses == {"ok": 3}
+        assert all(r.experiment == "seeds" and r.threads >= 1 for r in pooled.records())
+        assert all(r.experiment is None for r in local.records())
+        assert log.getvalue().count("| running: ") == 3  # one line per task handed to a worker
         for task in tasks:
             a, b = local.get(task.task_id).metrics, pooled.get(task.task_id).metrics
             assert a.keys() == b.keys()
@@ -142,6 +148,7 @@ def test_process_pool_gives_the_records_of_the_in_process_run(tmp_path) -> None:
                 )
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_with_a_worker_killed_mid_task(tmp_path) -> None:
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     tasks = [task_from_flat(TINY | {"seed": seed, "gd_steps": 60, "rsc_every": 30}) for seed in range(4)]
@@ -235,3 +242,27 @@ def test_a_task_over_its_memory_budget_is_refused_before_it_allocates() -> None:
     assert refused["message"].startswith("MemoryBudgetError: memory:") and "budget" in refused["message"]
     fits = execute_task(spec.canonical(), memory_budget_bytes=estimate.total_bytes)
     assert fits["status"] == "ok" and fits["metrics"]["memory_estimate_bytes"] == estimate.total_bytes
+
+
+def test_warnings_are_stored_with_their_quantity_and_the_callers_threads_come_back(
+    tmp_path, monkeypatch
+) -> None:
+    import warnings
+
+    from rscbench.run import execute
+    from rscbench.run.task import TaskOutcome
+
+    def measure(spec, *, memory_budget_bytes=None, on_part=None):
+        on_part("Q1")
+        warnings.warn("3 of 16 predictor-Hessian norms stopped at max_iter=128", RuntimeWarning, stacklevel=1)
+        return TaskOutcome("ok", "", {"loss": 1.0}, [])
+
+    monkeypatch.setattr(execute, "measure_task", measure)
+    task = task_from_flat(TINY)
+    before = torch.get_num_threads()
+    with ResultStore(tmp_path / "w.sqlite") as store:
+        run_tasks([task], store, threads=2 if before == 1 else 1, progress_stream=io.StringIO())
+        stored = store.get(task.task_id)
+    assert stored.warnings == ["Q1: RuntimeWarning: 3 of 16 predictor-Hessian norms stopped at max_iter=128"]
+    assert stored.threads == (2 if before == 1 else 1) and torch.get_num_threads() == before
+    assert set(stored.quantity_seconds) == {"setup", "Q1"}

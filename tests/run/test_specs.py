@@ -60,3 +60,29 @@ def test_bad_fields_name_the_field(flat: dict, argument: str) -> None:
     with pytest.raises(InvalidArgumentError) as error:
         task_from_flat(flat)
     assert error.value.argument == argument
+
+
+def test_quantities_by_name_or_code_and_q9_only_with_gd_steps() -> None:
+    by_name = task_from_flat({"quantities": ["ntk", "Predictor-Hessian", "q4"]})
+    assert by_name.protocol.quantities == ("Q1", "Q4", "Q10")
+    assert by_name.task_id == task_from_flat({"quantities": ["Q1", "Q4", "Q10"]}).task_id
+    with_gd = task_from_flat({"quantities": ["Q1", "Q9"], "gd_steps": 10})
+    assert with_gd.protocol.quantities == ("Q1",) and with_gd.protocol.measured == ("Q1", "Q9")
+    assert with_gd.task_id == task_from_flat({"quantities": ["Q1"], "gd_steps": 10}).task_id
+    gd_only = task_from_flat({"quantities": ["gradient_descent"], "gd_steps": 10})
+    assert gd_only.protocol.quantities == () and TaskSpec.from_dict(gd_only.canonical()) == gd_only
+    for bad in ({"quantities": ["Q9"]}, {"quantities": []}, {"quantities": ["hessian"]}):
+        with pytest.raises(InvalidArgumentError) as error:
+            task_from_flat(bad)
+        assert error.value.argument == "protocol.quantities"
+
+
+def test_every_task_field_has_a_help_line_and_every_quantity_a_name() -> None:
+    from rscbench.run.field_help import FIELD_HELP
+    from rscbench.run.specs import flat_fields
+    from rscbench.vocabulary import QUANTITY_NAMES, SELECTABLE_QUANTITIES, quantity_code
+
+    assert set(FIELD_HELP) == set(flat_fields()) and all(FIELD_HELP.values())
+    assert set(QUANTITY_NAMES) == set(SELECTABLE_QUANTITIES)
+    assert all(quantity_code(name) == code for code, name in QUANTITY_NAMES.items())
+    assert quantity_code("Q5") is None and quantity_code(5) is None

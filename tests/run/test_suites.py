@@ -3,7 +3,7 @@
 import pytest
 
 from rscbench.errors import InvalidArgumentError
-from rscbench.run.suites import load_suite, shipped_suites
+from rscbench.run.suites import load_suite, shipped_suites, task_labels, task_order
 
 
 def test_shipped_suites_expand() -> None:
@@ -70,3 +70,15 @@ def test_unknown_suite_and_missing_file() -> None:
     assert error.value.argument == "suite" and "smoke" in str(error.value)
     with pytest.raises(InvalidArgumentError):
         load_suite("/no/such/suite.toml")
+
+
+def test_tasks_are_named_and_ordered_by_experiment_and_grid_values() -> None:
+    suite = load_suite("cpu-default")
+    labels = task_labels(suite.groups(), suite.axes())
+    order = task_order(suite.groups(), suite.axes())
+    assert len(order) == len(set(order)) == len(suite.tasks())
+    names = [labels[task_id] for task_id in order]
+    assert names[0] == "width-sweep activation=gelu width=64 seed=0"
+    assert names[1] == "width-sweep activation=gelu width=64 seed=1"
+    assert names[3] == "width-sweep activation=gelu width=128 seed=0"  # 128 after 64: numbers sort as numbers
+    assert names[-1] == "gd-convergence activation=tanh width=512 seed=2"

@@ -210,6 +210,8 @@ def test_a_version_1_store_is_upgraded_on_open_with_its_rows_intact(tmp_path: Pa
         old = store.get("old1")
         assert old.spec == {"seed": 3} and old.metrics["n"] == 4 and math.isnan(old.metrics["loss"])
         assert old.device == "unknown" and old.trajectory == [{"loss": 1.0}] and old.wall_seconds == 2.0
+        assert old.experiment is None and old.threads is None
+        assert old.quantity_seconds == {} and old.warnings == []
         store.put(make_record("new1"))
         indexes = {row[0] for row in store._connection.execute("SELECT name FROM sqlite_master")}
         assert "tasks_by_status" in indexes
@@ -246,7 +248,7 @@ def test_migrations_from_an_empty_file_reach_the_newest_schema(tmp_path: Path) -
         migration(connection)
     columns = [row[1] for row in connection.execute("PRAGMA table_info(tasks)")]
     connection.close()
-    assert columns[-1] == "device"
+    assert columns[-5:] == ["device", "experiment", "threads", "quantity_seconds", "warnings"]
     with ResultStore(tmp_path / "other.sqlite") as store:
         opened = [row[1] for row in store._connection.execute("PRAGMA table_info(tasks)")]
     assert opened == columns
@@ -327,6 +329,43 @@ def test_to_frame_flattens_spec_and_metrics_with_numeric_dtypes(tmp_path: Path) 
     ]
     assert str(frame["finished_at"].dt.tz) == "UTC"
     assert frame.set_index("task_id").loc["b2", "status"] == "diverged"
+
+
+def test_to_frame_carries_experiment_threads_timings_and_warnings(tmp_path: Path) -> None:
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        store.put(
+            make_record(
+                "a1",
+                experiment="width-sweep",
+                threads=2,
+                quantity_seconds={"setup": 0.25, "Q1": 1.5},
+                warnings=["Q1: 3 of 16 predictor-Hessian norms stopped at max_iter=128 above tol=0.001"],
+            )
+        )
+        store.put(make_record("b2"))
+        assert store.get("a1").quantity_seconds == {"setup": 0.25, "Q1": 1.5}
+        frame = store.to_frame().set_index("task_id")
+    assert frame.loc["a1", "experiment"] == "width-sweep" and pd.isna(frame.loc["b2", "experiment"])
+    assert str(frame["threads"].dtype) == "Int64" and frame.loc["a1", "threads"] == 2
+    assert frame.loc["a1", "seconds.Q1"] == 1.5 and math.isnan(frame.loc["b2", "seconds.setup"])
+    assert frame.loc["a1", "warnings"][0].startswith("Q1: ") and frame.loc["b2", "warnings"] == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("threads", 0),
+        ("threads", True),
+        ("experiment", 3),
+        ("quantity_seconds", {"Q1": -1.0}),
+        ("quantity_seconds", {"Q1": "fast"}),
+        ("warnings", "one warning"),
+    ],
+)
+def test_bad_provenance_fields_are_refused_by_name(field: str, value: Any) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        make_record(**{field: value})
+    assert caught.value.argument.startswith(field)
 
 
 def test_to_frame_of_an_empty_store_has_the_outcome_columns(tmp_path: Path) -> None:
