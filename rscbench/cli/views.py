@@ -169,11 +169,13 @@ def _interval(pair: Any) -> str:
     return ""
 
 
-def _headline(numbers: Mapping[str, Any]) -> str:
-    """The verdict's deciding numbers in a few words (its reason, when it has one)."""
+def _headline(verdict: Any) -> str:
+    """The verdict's deciding numbers in a few words; its reason when it has no numbers to show."""
+    numbers: Mapping[str, Any] = verdict.numbers
     get = numbers.get
-    if get("reason"):
-        return str(get("reason"))
+    reason = getattr(verdict, "reason", "") or get("reason") or ""
+    if reason and verdict.status in ("inconclusive", "not measured") and "exponent" not in numbers:
+        return str(reason)
     if "exponent" in numbers:
         band = _interval([get("ci_low"), get("ci_high")]) if get("ci_low") is not None else ""
         counts = (
@@ -182,39 +184,52 @@ def _headline(numbers: Mapping[str, Any]) -> str:
             else ""
         )
         return f"b={_number(get('exponent'))}{band}{counts}"
+    if "observed_crossing" in numbers:
+        crossing = get("observed_crossing")
+        seen = f"crossing at m={_number(crossing)}" if crossing is not None else "no crossing"
+        return f"{seen} (widths <= {get('largest_width')})"
     if "m_star" in numbers:
         return f"m*={_number(get('m_star'))}{_interval(get('m_star_ci'))}"
     if "per_layer_factor" in numbers:
         factor = _number(get("per_layer_factor"))
-        return f"{get('preferred', '?')} preferred, x{factor}/layer{_interval(get('per_layer_factor_ci'))}"
+        return f"{get('preferred', '?')}, x{factor}/layer{_interval(get('per_layer_factor_ci'))}"
     if "certified_fraction" in numbers:
         fraction = get("certified_fraction")
         share = f"{fraction:.0%}" if isinstance(fraction, (int, float)) else str(fraction)
         return f"certified at {share} of GD checkpoints (width {get('largest_width')})"
     if "reached_target" in numbers:
-        rate, predicted = _number(get("median_rate")), _number(get("median_predicted_rate"))
-        return f"{get('reached_target')}/{get('tasks')} reach target; rate {rate} vs {predicted} predicted"
+        return (
+            f"{get('reached_target')}/{get('runs')} reached, {get('geometric_tail')} geometric; "
+            f"rate {_number(get('late_rate_median'))} (PL bound {_number(get('pl_bound_rate_median'))})"
+        )
     scalars = [(k, v) for k, v in numbers.items() if isinstance(v, (int, float, str)) and v is not True]
     return ", ".join(f"{k}={_number(v)}" for k, v in scalars[:3])
 
 
 def verdict_lines(verdicts: Sequence[Any], width: int = WIDTH) -> list[str]:
-    """One line per verdict (id, subject, status, deciding numbers), each at most ``width`` columns.
+    """One line per verdict (id, subject, aspect, status, deciding numbers), each at most ``width`` columns.
 
-    Reads the fields id, subject, status and numbers of each Verdict (and, when a Verdict has them,
-    ``control`` or ``covered``: a subject outside the theory's assumptions is marked a control).
+    Reads the fields id, subject, status, numbers and (when a Verdict has them) aspect, reason,
+    ``control`` or ``covered``: a subject outside the theory's assumptions is marked a control.
     """
     subjects = [
         str(v.subject)
         + (" (control)" if getattr(v, "control", False) or getattr(v, "covered", True) is False else "")
         for v in verdicts
     ]
-    subject_width = min(26, max([len("subject"), *(len(subject) for subject in subjects)]))
-    lines = [f"{'id':<3} {'subject':<{subject_width}} {'status':<13} numbers"]
-    for verdict, subject in zip(verdicts, subjects, strict=True):
+    aspects = [str(getattr(v, "aspect", "") or "-") for v in verdicts]
+    subject_width = min(20, max([len("subject"), *(len(subject) for subject in subjects)]))
+    aspect_width = min(18, max([len("aspect"), *(len(aspect) for aspect in aspects)]))
+    lines = [f"{'id':<3} {'subject':<{subject_width}} {'aspect':<{aspect_width}} {'status':<13} numbers"]
+    for verdict, subject, aspect in zip(verdicts, subjects, aspects, strict=True):
         if len(subject) > subject_width:
             subject = subject[: subject_width - 1] + "…"
-        line = f"{verdict.id:<3} {subject:<{subject_width}} {verdict.status:<13} {_headline(verdict.numbers)}"
+        if len(aspect) > aspect_width:
+            aspect = aspect[: aspect_width - 1] + "…"
+        line = (
+            f"{verdict.id:<3} {subject:<{subject_width}} {aspect:<{aspect_width}} "
+            f"{verdict.status:<13} {_headline(verdict)}"
+        )
         lines.append(line if len(line) <= width else line[: width - 1] + "…")
     return lines
 

@@ -45,7 +45,8 @@ def test_results_come_by_experiment_in_grid_order_and_verdicts_fit_100_columns(s
     assert [line.split()[0] for line in quantities_block[2:4]] == ["relu", "tanh"]
     verdicts = out[out.index("\nverdicts (") :].split("\n\n")[0].splitlines()[2:]
     assert verdicts and all(len(line) <= 100 for line in verdicts)
-    assert all(line.split()[0] in {"id", "V1", "V2", "V3", "V4", "V5", "V6", "V7"} for line in verdicts)
+    assert all(line.split()[0] in {"id", "V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8"} for line in verdicts)
+    assert not any("None" in line for line in verdicts)
 
 
 def test_the_progress_line_names_the_running_task_and_warnings_stay_off_it(smoke) -> None:

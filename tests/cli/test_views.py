@@ -42,3 +42,19 @@ def test_each_verdict_is_one_line_within_100_columns() -> None:
 def test_a_subject_outside_the_theory_is_marked_a_control() -> None:
     line = verdict_lines([WithCoverage("V6", "relu", "supported", {"exponent": -0.48}, covered=False)])[1]
     assert "relu (control)" in line
+
+
+def test_descent_numbers_and_a_reason_field_read_as_the_verdicts_write_them() -> None:
+    descent = Verdict(
+        "V5",
+        "c",
+        "tanh sigma1=1",
+        "supported",
+        {"runs": 3, "reached_target": 3, "geometric_tail": 3, "late_rate_median": 0.91, "pl_bound_rate_median": 0.97},
+        aspect="geometric tail",
+    )
+    waiting = Verdict("V1", "c", "-", "not measured", {}, aspect="at init", reason="needs a width sweep")
+    lines = verdict_lines([descent, waiting])
+    assert "3/3 reached, 3 geometric; rate 0.91 (PL bound 0.97)" in lines[1]
+    assert "geometric tail" in lines[1] and "None" not in lines[1]
+    assert "at init" in lines[2] and lines[2].endswith("needs a width sweep")
