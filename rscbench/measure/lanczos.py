@@ -45,6 +45,7 @@ from rscbench.measure.ritz import EndBounds, norm_error
 
 __all__ = [
     "BASIS_BLOCK",
+    "BOUNDS",
     "DEFAULT_MAX_BASIS",
     "DEFAULT_MAX_ITER",
     "TARGETS",
@@ -67,6 +68,9 @@ DEFAULT_MAX_ITER = 256
 DEFAULT_MAX_BASIS = 32
 """Basis vectors a run holds before it restarts: what bounds its memory and its work per step."""
 TARGETS = ("both", "largest", "smallest", "norm")
+BOUNDS = ("kato_temple", "residual")
+"""The error bound a run stops on: Kato-Temple where the gap is resolved (else the residual), or the
+residual alone."""
 WORK_VECTORS = 4
 """Vectors of length s that one Lanczos problem holds besides its basis (q, A q and two temporaries)."""
 
@@ -162,7 +166,7 @@ class PowerResult:
 
 
 def _check(
-    start: Tensor, tol: float, max_iter: int, max_basis: int, target: str, patience, keep_basis
+    start: Tensor, tol: float, max_iter: int, max_basis: int, target: str, bound: str, patience, keep_basis
 ) -> None:
     if start.dim() != 2:
         raise InvalidArgumentError("start.shape", tuple(start.shape), "(B, s), a block of start vectors")
@@ -172,6 +176,8 @@ def _check(
     require_integer("max_basis", max_basis, 4)
     if target not in TARGETS:
         raise InvalidArgumentError("target", target, "one of " + ", ".join(TARGETS))
+    if bound not in BOUNDS:
+        raise InvalidArgumentError("bound", bound, "one of " + ", ".join(BOUNDS))
     if patience is not None and patience < 1:
         raise InvalidArgumentError("patience", patience, "None or an integer >= 1")
     if keep_basis and start.shape[0] != 1:
@@ -218,6 +224,7 @@ def lanczos(
     max_basis: int = DEFAULT_MAX_BASIS,
     patience: int | None = None,
     target: str = "both",
+    bound: str = "kato_temple",
     orthogonal_to: Tensor | None = None,
     keep_basis: bool = False,
 ) -> LanczosResult:
@@ -225,7 +232,8 @@ def lanczos(
 
     ``matvec`` maps a block of vectors (B, s) to the block of their images; ``start`` (B, s) is the
     start block. Each problem stops on its own as soon as the error bound of its ``target``
-    ("largest", "smallest", "both" ends, or "norm") is <= tol times its norm estimate
+    ("largest", "smallest", "both" ends, or "norm"; the bound by the rule ``bound``: "kato_temple",
+    the default, or "residual") is <= tol times its norm estimate
     max |theta|, or (when ``patience`` is given) neither extreme Ritz value moved more than
     tol * norm over the last ``patience`` steps, or the Krylov space became invariant; the batch
     stops when every problem has, or after ``max_iter`` products. ``orthogonal_to`` (B, s), unit
@@ -234,7 +242,7 @@ def lanczos(
     Memory: at most B * lanczos_vectors(s, max_basis=..., max_iter=...) vectors of length s in
     start's dtype, besides ``matvec``'s own; to fit a budget, lower ``max_basis``.
     """
-    _check(start, tol, max_iter, max_basis, target, patience, keep_basis)
+    _check(start, tol, max_iter, max_basis, target, bound, patience, keep_basis)
     batch, size = start.shape
     capacity = basis_capacity(max_basis, size, max_iter)
     kept = torch.tensor(_kept_columns(capacity, target), device=start.device)
@@ -245,7 +253,7 @@ def lanczos(
     projected = torch.zeros(batch, capacity, capacity, **f64)
     at_stop = torch.zeros_like(projected)
     basis_size = torch.zeros(batch, dtype=torch.long, device=device)
-    bounds = EndBounds(batch, device)
+    bounds = EndBounds(batch, device, kato_temple=bound == "kato_temple")
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     iterations = torch.zeros(batch, dtype=torch.long, device=device)
     restarts = torch.zeros(batch, dtype=torch.long, device=device)

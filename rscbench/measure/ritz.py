@@ -57,11 +57,13 @@ class EndBounds:
     ``update`` takes the ascending Ritz values (B, k), their residuals (B, k), the rounding slack of
     a move and the absolute tolerance asked (both (B,)), and returns the
     error bounds (B, 2) of the (smallest, largest) value and whether each is a trusted Kato-Temple
-    bound (B, 2). Problems marked inactive keep their state.
+    bound (B, 2). Problems marked inactive keep their state. With ``kato_temple`` False the bound is
+    always the residual.
     """
 
-    def __init__(self, batch: int, device: torch.device) -> None:
+    def __init__(self, batch: int, device: torch.device, *, kato_temple: bool = True) -> None:
         shape = (batch, 2)
+        self.kato_temple = kato_temple
         self._streak = torch.zeros(shape, dtype=torch.long, device=device)
         self._value = torch.zeros(shape, dtype=torch.float64, device=device)
         self._estimate = torch.full(shape, float("inf"), dtype=torch.float64, device=device)
@@ -92,7 +94,7 @@ class EndBounds:
         movement = torch.stack([self._value[:, 0] - ends[:, 0], ends[:, 1] - self._value[:, 1]], dim=1)
         consistent = resolved & self._estimate.isfinite() & (movement <= self._estimate + slack[:, None])
         streak = torch.where(consistent, self._streak + 1, torch.zeros_like(self._streak))
-        trusted = (streak >= CONFIRMATIONS) & (rho <= RESIDUAL_FACTOR * tolerance[:, None])
+        trusted = (streak >= CONFIRMATIONS) & (rho <= RESIDUAL_FACTOR * tolerance[:, None]) & self.kato_temple
         keep = active[:, None]
         self._streak = torch.where(keep, streak, self._streak)
         self._value = torch.where(keep, ends, self._value)

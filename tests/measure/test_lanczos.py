@@ -115,12 +115,11 @@ def test_without_the_safeguards_kato_temple_misses(monkeypatch: pytest.MonkeyPat
     assert top_error() > 1e-3  # the bare Kato-Temple bound trusts the gap to 0.5
 
 
-def test_kato_temple_stops_earlier_than_the_residual_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kato_temple_stops_earlier_than_the_residual_rule() -> None:
     values = corpus()["outliers-over-bulk"]
     start = random_start(1, values.numel(), seed=3, dtype=torch.float64, device="cpu")
     tight = lanczos(lambda V: V * values, start, tol=1e-6, target="largest")
-    monkeypatch.setattr(ritz, "CONFIRMATIONS", 10**9)  # never trusted: the residual rule alone
-    residual = lanczos(lambda V: V * values, start, tol=1e-6, target="largest")
+    residual = lanczos(lambda V: V * values, start, tol=1e-6, target="largest", bound="residual")
     assert tight.stop_rule == ("kato_temple",) and residual.stop_rule == ("residual",)
     assert tight.iterations[0] < residual.iterations[0]
     assert 1.0 - tight.lambda_max[0].item() <= tight.error_max[0].item() < tight.residual_max[0].item()
@@ -265,6 +264,7 @@ def test_change_rule_stops_early_where_residual_rule_does_not() -> None:
         ({"max_basis": 3}, "max_basis"),
         ({"patience": 0}, "patience"),
         ({"target": "middle"}, "target"),
+        ({"bound": "gap"}, "bound"),
     ],
 )
 def test_bad_options_are_refused(options: dict, argument: str) -> None:
