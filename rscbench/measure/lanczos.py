@@ -269,7 +269,9 @@ def lanczos(
     for step in range(max_iter):
         j = basis.count
         basis.append(q)
-        w = project_out(matvec(project_out(q.clone(), orthogonal_to)), orthogonal_to)
+        w = project_out(
+            matvec(q if orthogonal_to is None else project_out(q.clone(), orthogonal_to)), orthogonal_to
+        )
         alpha = inner_product(q, w)
         projected[:, j, j] = alpha
         w.addcmul_(alpha.to(dtype)[:, None], q, value=-1.0)
@@ -302,13 +304,13 @@ def lanczos(
         basis_size[active] = count
 
         norm_bound = norm_error(theta[:, 0], theta[:, -1], errors[:, 0], errors[:, 1])
-        bound, deciding = {
+        target_error, deciding = {
             "both": (torch.maximum(errors[:, 0], errors[:, 1]), trusted.any(dim=1)),
             "largest": (errors[:, 1], trusted[:, 1]),
             "smallest": (errors[:, 0], trusted[:, 0]),
             "norm": (norm_bound, trusted.any(dim=1)),
         }[target]
-        met = bound <= tol * norm
+        met = target_error <= tol * norm
         stops = {
             "invariant_subspace": (beta <= 10 * eps * norm * size**0.5) | torch.full_like(met, count == size),
             "kato_temple": met & deciding,
