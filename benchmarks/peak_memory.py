@@ -12,9 +12,11 @@ For every kernel a child process builds the model and data, runs the kernel once
 (/proc/self/clear_refs, Linux), runs the kernel, and reports VmHWM minus the resident size before
 the kernel: the kernel's own peak. Children run with MALLOC_MMAP_THRESHOLD_=131072 so that glibc
 returns freed tensors to the system at once (otherwise its heap keeps them and the peak depends on
-allocation history). Beside it: ``estimate_mib``, rscbench.measure.memory's bound at the step cap,
-and ``estimate_at_steps_mib``, the same model at the Lanczos steps the run took (rounded up to the
-basis blocks it allocated; the cap where a kernel does not report its steps). One JSON line per kernel.
+allocation history). Beside it: ``estimate_mib``, rscbench.measure.memory's bound with a full
+Lanczos basis, and ``estimate_at_steps_mib``, the same model at the Lanczos products the run took
+(the basis blocks it allocated, or a full basis and a restart's vectors once it restarted; the
+bound where a kernel does not report its steps). ``space`` says where the loss-Hessian kernels ran
+(the structured subspace where the model prefers it). One JSON line per kernel.
 """
 
 from __future__ import annotations
@@ -59,8 +61,10 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     from rscbench.measure.ntk import ntk_gram, ntk_gram_of, ntk_spectrum, per_sample_grad_norms
     from rscbench.measure.params import detached_params, model_function, scalar_output
     from rscbench.measure.predictor_hessian import predictor_hessian_spectra
-    from rscbench.measure.rsc import average_predictor_gradient, rsc_certificate, secant_check
-    from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
+    from rscbench.measure.rsc import rsc_certificate
+    from rscbench.measure.secant import secant_check
+    from rscbench.measure.spaces import average_predictor_gradient, loss_hessian_extremes
+    from rscbench.measure.spectrum import hessian_block_norm
     from rscbench.models import paper_mlp
 
     X, y = sphere(n, d, seed=0)
@@ -72,7 +76,7 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     p_bytes, row_act = shape.vector, shape.row_act_bytes
 
     def loss_hessian():
-        return hessian_extremes(loss_function(model, X, y), params, **lanczos).iterations
+        return loss_hessian_extremes(model, X, y, **lanczos).iterations
 
     def predictor():
         return int(predictor_hessian_spectra(model, X[:probes], **lanczos).iterations.max())
@@ -94,7 +98,9 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
         ntk_spectrum(ntk_gram(model, X))
 
     def rsc():
-        rsc_certificate(model, X, y, **lanczos)
+        certificate = rsc_certificate(model, X, y, **lanczos)
+        runs = (certificate.curvature.php, certificate.curvature.hessian_min, certificate.residual_min)
+        return max(run.n_products for run in runs)
 
     def secant():
         secant_check(loss_function(model, X, y), params, average_predictor_gradient(model, X), n_samples=4)
@@ -109,7 +115,7 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
         "loss_hessian": (loss_hessian, lambda k: memory.loss_hessian_bytes(shape, k).bytes),
         "predictor_hessian": (
             predictor,
-            lambda k: memory.predictor_hessian_bytes(shape, probes, max_iter=k).bytes,
+            lambda k: memory.predictor_hessian_bytes(shape, probes, max_iter=max_iter, steps=k).bytes,
         ),
         "block_norms": (blocks, lambda k: memory.block_norm_bytes(shape, k).bytes),
         "gradients": (gradients, lambda k: memory.gradient_bytes(shape).bytes),
@@ -131,9 +137,10 @@ def measure(
     kernel: str, *, n: int, d: int, width: int, depth: int, probes: int, max_iter: int, tol: float
 ) -> dict:
     """Run ``kernel`` here (after a warm-up on a tiny network); return its peak and estimates."""
-    warm, torch = _runner(kernel, 8, d, 8, depth, 2, max_iter, tol)
-    torch.set_num_threads(1)
-    warm[0]()
+    for rows in (8, 2):  # parameter space, then the structured subspace (n << m)
+        warm, torch = _runner(kernel, rows, d, 8, depth, 2, max_iter, tol)
+        torch.set_num_threads(1)
+        warm[0]()
     (run, estimate), _ = _runner(kernel, n, d, width, depth, probes, max_iter, tol)
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")
@@ -142,9 +149,12 @@ def measure(
     steps = run()
     seconds = time.perf_counter() - started
     peak = (_status_kib("VmHWM") - before) * 1024
-    bound = estimate(max_iter)
-    at_steps = estimate(min(-(-int(steps) // 8) * 8, max_iter)) if steps is not None else bound
+    bound = estimate(None)
+    at_steps = estimate(int(steps)) if steps is not None else bound
     p = width * d + (depth - 1) * width * width + width
+    from rscbench.measure.memory import Sizes, loss_subspace
+
+    space = "structured" if loss_subspace(Sizes.paper(n, d, width, depth)) is not None else "full"
     return {
         "kernel": kernel,
         "width": width,
@@ -153,6 +163,7 @@ def measure(
         "parameters": p,
         "vector_mib": round(p * 4 / 2**20, 3),
         "steps": steps,
+        "space": space,
         "peak_mib": round(peak / 2**20, 2),
         "estimate_mib": round(bound / 2**20, 2),
         "estimate_at_steps_mib": round(at_steps / 2**20, 2),

@@ -16,10 +16,9 @@ The paper's network (depth 3, tanh, d = 32, n = 256, float32) at the widths of b
   Fisher, rscbench's operators beside curvlinops' (HVP, GGN, EF linear operators).
 
 Peers are measured baselines only, called through their public APIs (nothing of theirs is copied):
-PyHessian comes with ``pip install -e '.[peers]'``; curvlinops with ``pip install --no-deps
-curvlinops-for-pytorch==3.0.1 einops einconv linear_operator opt-einsum tqdm`` (its backpack
-dependency would pull torchvision, which these rows do not need). A row whose peer is absent is
-skipped with that reason. rscbench's rows assert their accuracy; peers' rows record theirs.
+PyHessian and curvlinops are the ``peers`` extra, installed with pip's ``--no-deps`` as README's
+Dependencies section spells out (a resolving install would replace the pinned torch). A row whose
+peer is absent is skipped with that reason. rscbench's rows assert their accuracy; peers' rows record theirs.
 """
 
 from __future__ import annotations
@@ -67,11 +66,8 @@ def _peer(name: str):
 PYHESSIAN = _peer("pyhessian")
 CURVLINOPS = _peer("curvlinops")
 PYHESSIAN_VERSION = "0.1"
-PYHESSIAN_SKIP = "PyHessian is not installed (pip install -e '.[peers]')"
-CURVLINOPS_SKIP = (
-    "curvlinops is not installed (pip install --no-deps curvlinops-for-pytorch==3.0.1 einops einconv "
-    "linear_operator opt-einsum tqdm)"
-)
+PYHESSIAN_SKIP = "PyHessian is not installed (the peers extra, with --no-deps: README, Dependencies)"
+CURVLINOPS_SKIP = "curvlinops is not installed (the peers extra, with --no-deps: README, Dependencies)"
 
 
 def _cpu_only(problem: Problem) -> None:

@@ -1,4 +1,4 @@
-"""pytest-benchmark configuration for the kernel benchmarks in this folder.
+"""pytest-benchmark configuration and the shared problem fixtures for the kernel benchmarks here.
 
 Threads: torch's intra-op thread count is set once, in ``pytest_configure``, from the environment
 variable ``RSCBENCH_BENCH_THREADS`` (default 1: on a small shared machine more threads make the
@@ -15,6 +15,7 @@ import subprocess
 
 import pytest
 import torch
+from problems import CUDA_SKIP_REASON, DEVICES, WIDTHS, Problem, build_problem, in_float64, problem_id
 
 THREADS_VARIABLE = "RSCBENCH_BENCH_THREADS"
 DEFAULT_THREADS = 1
@@ -73,3 +74,18 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         "threads_variable": THREADS_VARIABLE,
     }
     machine_info["nvidia_smi"] = _nvidia_smi() if cuda else None
+
+
+@pytest.fixture(scope="module", params=[(d, w) for d in DEVICES for w in WIDTHS], ids=problem_id)
+def problem(request: pytest.FixtureRequest) -> Problem:
+    """The paper network's benchmark problem at one width on one device (CUDA skipped without one)."""
+    device, width = request.param
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip(CUDA_SKIP_REASON)
+    return build_problem(device, width)
+
+
+@pytest.fixture(scope="module")
+def problem64(problem: Problem) -> Problem:
+    """The same problem in float64 on the CPU (the reference of every error)."""
+    return in_float64(problem)

@@ -15,17 +15,13 @@ from rscbench.measure.curvature_operators import (
 from rscbench.measure.density import SpectralDensity, spectral_density
 from rscbench.measure.hvp import HessianOperator, hvp
 from rscbench.measure.lanczos import lanczos, power_iteration
-from rscbench.measure.losses import LOSSES, loss_function, loss_hessian_extremes
+from rscbench.measure.losses import LOSSES, loss_function
 from rscbench.measure.ntk import ntk_drift, ntk_gram, ntk_spectrum, per_sample_grad_norms, pl_constant
 from rscbench.measure.predictor_hessian import predictor_hessian_norms, predictor_hessian_spectra
-from rscbench.measure.rsc import (
-    average_predictor_gradient,
-    restricted_curvature,
-    rsc_certificate,
-    secant_check,
-    theorem_alpha,
-)
+from rscbench.measure.rsc import restricted_curvature, rsc_certificate, theorem_alpha
+from rscbench.measure.secant import secant_check
 from rscbench.measure.snapshot import measure_snapshot
+from rscbench.measure.spaces import average_predictor_gradient, loss_hessian_extremes
 from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
 from rscbench.measure.topk import Eigenpairs, top_eigenpairs
 from rscbench.measure.trace import TraceEstimate, hutchinson_trace, hutchpp_trace

@@ -23,9 +23,8 @@ from torch import Tensor, nn
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.losses import get_loss, loss_function
 from rscbench.measure.ntk import ntk_drift, ntk_gram
-from rscbench.measure.params import detached_params
 from rscbench.measure.snapshot import measure_snapshot
-from rscbench.measure.spectrum import hessian_extremes
+from rscbench.measure.spaces import loss_hessian_extremes
 
 __all__ = ["DIVERGENCE_FACTOR", "GradientDescentRun", "geometric_rate", "gradient_descent"]
 
@@ -140,7 +139,7 @@ def gradient_descent(
             break
         increased = step > 0 and value > trajectory[-2]["loss"]
         if step % beta_every == 0 or increased:
-            extremes = hessian_extremes(loss_fn, detached_params(current), tol=tol, seed=seed + step)
+            extremes = loss_hessian_extremes(current, X, y, loss, tol=tol, seed=seed + step)
             betas.append(
                 {
                     "step": step,

@@ -11,9 +11,8 @@ from torch.nn import functional as F
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.measure.params import ParamDict, ScalarFn, detached_params, model_function, scalar_output
-from rscbench.measure.spectrum import HessianExtremes, hessian_extremes
 
-__all__ = ["LOSSES", "Loss", "get_loss", "loss_function", "loss_hessian_extremes"]
+__all__ = ["LOSSES", "Loss", "get_loss", "loss_function"]
 
 
 @dataclass(frozen=True)
@@ -118,13 +117,3 @@ def loss_function(model: nn.Module, X: Tensor, y: Tensor, loss: str = "square") 
             return chosen.mean(f(p, X), y)
 
     return value
-
-
-def loss_hessian_extremes(
-    model: nn.Module, X: Tensor, y: Tensor, loss: str = "square", **lanczos_options: object
-) -> HessianExtremes:
-    """beta_hat = ||nabla^2 L(theta)||_2 and lambda_min(nabla^2 L) at the model's parameters (Q3).
-
-    ``lanczos_options`` (tol, max_iter, seed, method) go to hessian_extremes. Units: loss units.
-    """
-    return hessian_extremes(loss_function(model, X, y, loss), detached_params(model), **lanczos_options)

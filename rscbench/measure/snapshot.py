@@ -21,7 +21,8 @@ from rscbench.measure.rsc import (
     secant_check,
     theorem_alpha,
 )
-from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
+from rscbench.measure.spaces import loss_hessian_extremes
+from rscbench.measure.spectrum import hessian_block_norm
 from rscbench.models.paper_net import PaperMLP
 from rscbench.vocabulary import QUANTITIES
 
@@ -92,7 +93,7 @@ def measure_snapshot(
 
     if "Q3" in wanted:
         mark("Q3")
-        curvature = hessian_extremes(loss_fn, params, tol=tol, seed=seed)
+        curvature = loss_hessian_extremes(model, X, y, loss, tol=tol, seed=seed)
         record |= {
             "loss_hessian_lambda_max": curvature.lambda_max,
             "loss_hessian_lambda_min": curvature.lambda_min,

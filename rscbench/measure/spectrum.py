@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -20,9 +20,13 @@ __all__ = ["HessianExtremes", "hessian_block_norm", "hessian_extremes"]
 class HessianExtremes:
     """The extreme eigenvalues of a Hessian and how they were obtained.
 
-    ``lambda_max``/``lambda_min`` are Ritz values (inside the spectrum); ``residual_max`` and
-    ``residual_min`` bound their distance to an eigenvalue. ``norm`` = max |lambda|. Units: those
-    of the function divided by squared parameter units. ``n_hvp`` counts Hessian-vector products.
+    ``lambda_max``/``lambda_min`` are Ritz values (inside the spectrum); ``error_max`` and
+    ``error_min`` bound their one-sided errors (lambda_max <= lambda_max + error_max,
+    lambda_min >= lambda_min - error_min: Kato-Temple where the gap was resolved, else the
+    residual); ``residual_max``/``residual_min`` are the Ritz residuals. ``norm`` = max |lambda|
+    and ``error_norm`` its error bound. Units: those of the function divided by squared parameter
+    units. ``n_hvp`` counts Hessian-vector products; ``space`` is where Lanczos ran ("full", or
+    "structured": the subspace S of the paper's network, rscbench.measure.spaces).
     """
 
     lambda_max: float
@@ -30,14 +34,21 @@ class HessianExtremes:
     norm: float
     residual_max: float
     residual_min: float
+    error_max: float
+    error_min: float
+    error_norm: float
     n_hvp: int
     iterations: int
     converged: bool
     stop_rule: str
     last_change: float
+    restarts: int = 0
+    space: str = "full"
 
     @classmethod
-    def from_lanczos(cls, result: LanczosResult, index: int, n_hvp: int) -> HessianExtremes:
+    def from_lanczos(
+        cls, result: LanczosResult, index: int, n_hvp: int, *, space: str = "full"
+    ) -> HessianExtremes:
         """Pick problem ``index`` of a batched Lanczos result."""
         return cls(
             lambda_max=float(result.lambda_max[index]),
@@ -45,12 +56,43 @@ class HessianExtremes:
             norm=float(result.norm[index]),
             residual_max=float(result.residual_max[index]),
             residual_min=float(result.residual_min[index]),
+            error_max=float(result.error_max[index]),
+            error_min=float(result.error_min[index]),
+            error_norm=float(result.error_norm[index]),
             n_hvp=n_hvp,
             iterations=int(result.iterations[index]),
             converged=bool(result.converged[index]),
             stop_rule=result.stop_rule[index],
             last_change=float(result.last_change[index]),
+            restarts=int(result.restarts[index]),
+            space=space,
         )
+
+    def including_zero(self) -> HessianExtremes:
+        """The extremes of the spectrum with the eigenvalue 0 added (exact: its eigenvectors are known).
+
+        For an operator computed on a proper subspace outside which it vanishes. An end that 0
+        replaces has residual 0 and keeps as error the part of its interval beyond 0.
+        """
+        top, bottom = max(self.lambda_max, 0.0), min(self.lambda_min, 0.0)
+        error_max = max(self.lambda_max + self.error_max, 0.0) - top
+        error_min = bottom - min(self.lambda_min - self.error_min, 0.0)
+        return replace(
+            self,
+            lambda_max=top,
+            lambda_min=bottom,
+            norm=max(top, -bottom),
+            residual_max=self.residual_max if top == self.lambda_max else 0.0,
+            residual_min=self.residual_min if bottom == self.lambda_min else 0.0,
+            error_max=error_max,
+            error_min=error_min,
+            error_norm=max(top + error_max, error_min - bottom) - max(top, -bottom),
+        )
+
+    @property
+    def lower_min(self) -> float:
+        """A lower bound on lambda_min: the Ritz value minus its error bound."""
+        return self.lambda_min - self.error_min
 
 
 def hessian_extremes(
@@ -65,15 +107,15 @@ def hessian_extremes(
 ) -> HessianExtremes:
     """lambda_max, lambda_min and the spectral norm of nabla^2 fn(params), matrix-free.
 
-    Lanczos with full reorthogonalization on exact Hessian-vector products (``method``, see
-    rscbench.measure.hvp; "reuse" builds the gradient graph once for all products). Stops when
-    the Ritz residual of the ``target`` end ("both", "largest" or "smallest") is <= tol * norm;
-    the other end is still reported with its own residual. ``converged`` is False if
-    ``max_iter`` steps did not get there. Memory: at most lanczos_vectors(max_iter, p) + 3
-    parameter-sized vectors (the Krylov basis, min(max_iter, p) vectors allocated 8 at a time as
-    steps are taken, 4 work vectors, the start, the leaves and gradient of the kept graph) plus the
-    gradient graph; rscbench.measure.memory.loss_hessian_bytes states it in bytes and
-    lanczos_step_cap gives the ``max_iter`` that fits a budget.
+    Thick-restart Lanczos (rscbench.measure.lanczos) on exact Hessian-vector products
+    (``method``, see rscbench.measure.hvp; "reuse" builds the gradient graph once for all
+    products). Stops when the error bound of the ``target`` ("both" ends, "largest",
+    "smallest", or "norm": the spectral norm) is <= tol * norm;
+    the other end is still reported with its own bound. ``converged`` is False if ``max_iter``
+    products did not get there. Memory: at most lanczos_vectors(p) + 3 parameter-sized vectors
+    (the Krylov basis, up to DEFAULT_MAX_BASIS vectors allocated 8 at a time as steps are taken and
+    a restart's kept vectors, 4 work vectors, the start, the leaves and gradient of the kept graph)
+    plus the gradient graph; rscbench.measure.memory.loss_hessian_bytes states it in bytes.
     """
     operator = HessianOperator(fn, params, method)
     start = random_start(1, operator.dim, seed=seed, dtype=operator.dtype, device=operator.device)
@@ -98,7 +140,8 @@ def hessian_block_norm(
     ``rows`` and ``cols`` are lists of parameter names. A diagonal block (rows == cols) is
     symmetric and Lanczos runs on it directly (one product per step). An off-diagonal block B is
     handled through its symmetric dilation [[0, B], [B^T, 0]], whose eigenvalues are +/- the
-    singular values of B (two products per step), so ``norm`` = ||B||_2.
+    singular values of B (two products per step), so ``norm`` = ||B||_2. Lanczos stops on the
+    norm's error bound (target "norm").
     """
     names = list(params)
     for argument, group in (("rows", rows), ("cols", cols)):
@@ -137,5 +180,5 @@ def hessian_block_norm(
             return torch.cat([top, bottom])[None]
 
     start = random_start(1, size, seed=seed, dtype=layout.dtype, device=layout.device)
-    result = lanczos(matvec, start, tol=tol, max_iter=max_iter)
+    result = lanczos(matvec, start, tol=tol, max_iter=max_iter, target="norm")
     return HessianExtremes.from_lanczos(result, 0, operator.n_products)

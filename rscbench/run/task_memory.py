@@ -11,7 +11,6 @@ from collections.abc import Callable
 import torch
 
 from rscbench.data import Dataset
-from rscbench.measure.lanczos import DEFAULT_MAX_ITER
 from rscbench.measure.memory import (
     KernelMemory,
     MemoryEstimate,
@@ -32,24 +31,24 @@ __all__ = ["GD_CHECKPOINT_QUANTITIES", "estimate_memory", "estimate_task_memory"
 
 
 def _snapshot_kernels(
-    sizes: Sizes, quantities: set[str], loss: str, probes: int, strategy: str, max_iter: int
+    sizes: Sizes, quantities: set[str], loss: str, probes: int, strategy: str
 ) -> list[KernelMemory]:
     """The kernels measure_snapshot runs for ``quantities`` (rscbench.measure.snapshot)."""
     kernels = [kernel_memory("loss", [(2, sizes.act(), "act")])]
     if "Q3" in quantities:
-        kernels.append(loss_hessian_bytes(sizes, max_iter))
+        kernels.append(loss_hessian_bytes(sizes))
     if loss == "cross_entropy":
         return kernels
     theorem = "Q8" in quantities and loss == "square" and sizes.structured
     builders: list[tuple[bool, Callable[[], KernelMemory]]] = [
         (
             "Q1" in quantities or theorem,
-            lambda: predictor_hessian_bytes(sizes, probes, strategy=strategy, max_iter=max_iter),
+            lambda: predictor_hessian_bytes(sizes, probes, strategy=strategy),
         ),
-        ("Q2" in quantities and sizes.structured, lambda: block_norm_bytes(sizes, max_iter)),
+        ("Q2" in quantities and sizes.structured, lambda: block_norm_bytes(sizes)),
         (bool(quantities & {"Q4", "Q10"}) or theorem, lambda: gradient_bytes(sizes)),
         ("Q10" in quantities, lambda: ntk_bytes(sizes)),
-        ("Q6" in quantities or theorem, lambda: rsc_bytes(sizes, max_iter)),
+        ("Q6" in quantities or theorem, lambda: rsc_bytes(sizes)),
         ("Q7" in quantities, lambda: secant_bytes(sizes)),
     ]
     return kernels + [build() for wanted, build in builders if wanted]
@@ -59,14 +58,13 @@ GD_CHECKPOINT_QUANTITIES = {"Q1", "Q4", "Q6", "Q8", "Q10"}
 """What rscbench.measure.gd measures at each checkpoint."""
 
 
-def estimate_task_memory(
-    spec: TaskSpec, sizes: Sizes, *, data_bytes: int = 0, max_iter: int = DEFAULT_MAX_ITER
-) -> MemoryEstimate:
+def estimate_task_memory(spec: TaskSpec, sizes: Sizes, *, data_bytes: int = 0) -> MemoryEstimate:
     """Estimated peak bytes of rscbench.run.task.measure_task(spec) for the model and data ``sizes``.
 
     The baseline is the model (P) and ``data_bytes`` (the loaded data and its copy in the task's
-    dtype); the kernels are those measure_snapshot runs for the protocol's quantities, each at the
-    Lanczos cap ``max_iter`` (the worst case: fewer steps hold less), Q1 with the strategy "auto"
+    dtype); the kernels are those measure_snapshot runs for the protocol's quantities, each with a
+    full Lanczos basis (the worst case: fewer steps hold less) in the space it runs in (the
+    structured subspace for the paper network's loss Hessian where preferred), Q1 with the strategy "auto"
     picks (structured for the paper's network, else loop on the CPU and vmap on CUDA), and, when
     gd_steps > 0, gradient descent: its copy of the parameters, theta_0, the gradient and the
     initial NTK Gram (3 P + n^2 s) around its largest checkpoint kernel or beta re-measurement.
@@ -74,10 +72,10 @@ def estimate_task_memory(
     protocol = spec.protocol
     probes = min(protocol.probes, sizes.n)
     strategy = "structured" if sizes.structured else ("vmap" if spec.device == "cuda" else "loop")
-    kernels = _snapshot_kernels(sizes, set(protocol.quantities), spec.loss, probes, strategy, max_iter)
+    kernels = _snapshot_kernels(sizes, set(protocol.quantities), spec.loss, probes, strategy)
     if protocol.gd_steps > 0:
-        inner = _snapshot_kernels(sizes, GD_CHECKPOINT_QUANTITIES, spec.loss, probes, strategy, max_iter)
-        inner.append(loss_hessian_bytes(sizes, max_iter))
+        inner = _snapshot_kernels(sizes, GD_CHECKPOINT_QUANTITIES, spec.loss, probes, strategy)
+        inner.append(loss_hessian_bytes(sizes))
         largest = max(inner, key=lambda kernel: kernel.bytes)
         kernels.append(
             KernelMemory(

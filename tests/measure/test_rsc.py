@@ -18,6 +18,7 @@ from rscbench.measure.ntk import ntk_gram
 from rscbench.measure.params import FlatLayout, detached_params
 from rscbench.measure.rsc import (
     average_predictor_gradient,
+    cone_curvature,
     cone_lower_bound,
     cone_minimum,
     restricted_curvature,
@@ -25,6 +26,7 @@ from rscbench.measure.rsc import (
     secant_check,
     theorem_alpha,
 )
+from rscbench.measure.spectrum import HessianExtremes
 from rscbench.models import paper_mlp
 
 
@@ -124,26 +126,63 @@ def test_cone_lower_bound_closed_form_matches_a_grid() -> None:
         assert cone_lower_bound(a, b, mu, kappa) <= grid + 1e-15
 
 
-def test_gauss_newton_split_and_bounds_against_dense() -> None:
-    model = MODELS["paper-tanh"]()
-    X, y = square_case(model, target_scale=0.1)
-    fn, params = loss_function(model, X, y), detached_params(model)
-    certificate = rsc_certificate(model, X, y, kappa=0.5, tol=1e-8)
+CERTIFICATE_CASES = {
+    # name: (model, n, target scale, loss); "wide-few" has dim S < p (a complement where H = 0)
+    "tanh": (lambda: paper_mlp(3, 5, 2, "tanh", 1.0, seed=2).double(), 6, 0.1, "square"),
+    "wide-few": (lambda: paper_mlp(3, 9, 3, "tanh", 1.0, seed=4).double(), 3, 0.3, "square"),
+    "softplus-logistic": (lambda: paper_mlp(3, 8, 2, "softplus", 2.0, seed=1).double(), 4, 1.0, "logistic"),
+    "gelu-depth1": (lambda: paper_mlp(3, 7, 1, "gelu", 1.0, seed=3).double(), 3, 1.0, "square"),
+}
+
+
+@pytest.mark.parametrize("space", ["full", "structured"])
+@pytest.mark.parametrize("case", CERTIFICATE_CASES)
+def test_gauss_newton_split_and_bounds_against_dense(case: str, space: str) -> None:
+    build, n, scale, loss = CERTIFICATE_CASES[case]
+    model = build()
+    X, y = square_case(model, n=n, target_scale=scale)
+    if loss == "logistic":
+        y = torch.where(y >= 0, 1.0, -1.0).double()
+    fn, params = loss_function(model, X, y, loss), detached_params(model)
+    certificate = rsc_certificate(model, X, y, loss=loss, kappa=0.5, tol=1e-8, space=space)
+    assert certificate.space == space and certificate.converged
     J = dense_jacobian(model, X)
-    G = 2 * J.T @ J / X.shape[0]
+    f = model(X).detach()
+    curvature = {"square": torch.full_like(f, 2.0), "logistic": torch.sigmoid(y * f) * torch.sigmoid(-y * f)}
+    G = J.T @ torch.diag(curvature[loss] / n) @ J
     H = dense_hessian(fn, params)
     lambda_min_r = torch.linalg.eigvalsh(H - G)[0].item()
     g_bar = J.mean(0)
-    assert certificate.g_bar_sqnorm == pytest.approx((g_bar @ g_bar).item(), rel=1e-12)
-    assert certificate.lambda_min_R == pytest.approx(lambda_min_r, abs=1e-7)
+    scale_h = H.abs().max().item()
+    assert certificate.g_bar_sqnorm == pytest.approx((g_bar @ g_bar).item(), rel=1e-10)
+    assert certificate.lambda_min_R == pytest.approx(lambda_min_r, abs=1e-7 * scale_h)
     assert certificate.lambda_min_R <= lambda_min_r + 1e-12
+    assert certificate.curvature.lambda_min_H == pytest.approx(
+        torch.linalg.eigvalsh(H)[0].item(), abs=1e-7 * scale_h
+    )
     assert certificate.lower_gn == pytest.approx(
-        2 * 0.25 * certificate.g_bar_sqnorm + certificate.lambda_min_R
+        certificate.min_loss_curvature * 0.25 * certificate.g_bar_sqnorm + certificate.lambda_min_R
     )
     axis = (g_bar / g_bar.norm()).numpy()
     exact = dense_cone_minimum(H.numpy(), axis, 0.5)
-    assert certificate.lower <= exact + 1e-10 <= certificate.upper + 2e-10
+    slack = 1e-9 * scale_h
+    assert certificate.lower <= exact + slack and exact <= certificate.upper + slack
     assert certificate.lower == max(certificate.lower_gn, certificate.lower_generic)
+
+
+@pytest.mark.parametrize("kappa", [0.2, 0.5, 0.9])
+def test_structured_cone_bounds_bracket_the_exact_cone_minimum(kappa: float) -> None:
+    build, n, scale, _ = CERTIFICATE_CASES["wide-few"]
+    model = build()
+    X, y = square_case(model, n=n, target_scale=scale)
+    H = dense_hessian(loss_function(model, X, y), detached_params(model)).numpy()
+    axis = dense_jacobian(model, X).mean(0).numpy()
+    exact = dense_cone_minimum(H, axis / np.linalg.norm(axis), kappa)
+    bounds = rsc_certificate(model, X, y, kappa=kappa, tol=1e-10, max_iter=400, space="structured").curvature
+    slack = 1e-9 * np.abs(H).max()
+    assert bounds.lower <= exact + slack <= bounds.upper + 2 * slack
+    # The Krylov space spans all of S here, and the complement is represented: the upper bound is exact.
+    assert bounds.upper == pytest.approx(exact, abs=1e-8 * np.abs(H).max())
 
 
 def test_certificate_holds_where_theory_says_and_fails_where_it_does_not() -> None:
@@ -246,3 +285,62 @@ def test_cross_entropy_is_refused_by_the_certificate_only() -> None:
     with pytest.raises(InvalidArgumentError) as error:
         rsc_certificate(model, X, torch.zeros(6, dtype=torch.long), loss="cross_entropy")
     assert error.value.argument == "loss"
+
+
+def solid_cone_minimum(H: np.ndarray, kappa: float) -> float:
+    """min of u^T H u over unit u = c e_0 + v + (a unit direction where H = 0) with c >= kappa, H
+    positive definite on the rest: min over c of c^2 H_00 + min_{||v|| <= sqrt(1 - c^2)} (2 c b.v +
+    v^T T v), the inner problem in closed form (interior or secular equation), c on a refined grid."""
+    a, b, T = H[0, 0], H[1:, 0], H[1:, 1:]
+    mu, Q = np.linalg.eigh(T)
+
+    def value(c: float) -> float:
+        g = c * (Q.T @ b)
+        radius = math.sqrt(max(0.0, 1 - c * c))
+        if np.linalg.norm(g / mu) <= radius:
+            return c * c * a - float(np.sum(g**2 / mu))
+        low, high = 0.0, float(np.linalg.norm(g)) / max(radius, 1e-300)
+        for _ in range(200):  # ||(T + shift)^-1 g|| = radius, bisection on shift >= 0
+            shift = (low + high) / 2
+            low, high = (shift, high) if np.linalg.norm(g / (mu + shift)) > radius else (low, shift)
+        w = -g / (mu + high)
+        return c * c * a + 2 * float(g @ w) + float(w @ (mu * w))
+
+    grid = np.linspace(kappa, 1.0, 2001)
+    best = grid[int(np.argmin([value(c) for c in grid]))]
+    step = grid[1] - grid[0]
+    fine = np.linspace(max(kappa, best - step), min(1.0, best + step), 2001)
+    return min(value(c) for c in fine)
+
+
+@pytest.mark.parametrize("kappa", [0.3, 0.7])
+def test_the_complement_of_a_subspace_enters_both_cone_bounds(kappa: float) -> None:
+    # H positive definite on a 6-dimensional space S inside a larger parameter space, 0 outside:
+    # the exact cone minimum is that of H with one more zero row and column, and lambda_min(H) = 0.
+    generator = torch.Generator().manual_seed(5)
+    basis = torch.linalg.qr(torch.randn(6, 6, generator=generator, dtype=torch.float64))[0]
+    H = basis @ torch.diag(torch.tensor([1.0, 1.5, 2.0, 2.5, 3.0, 4.0], dtype=torch.float64)) @ basis.T
+    axis = torch.zeros(6, dtype=torch.float64)
+    axis[0] = 1.0
+    options = {"project": lambda v: v, "kappa": kappa, "tol": 1e-12, "max_iter": 50, "seed": 0}
+    inside = cone_curvature(lambda v: H @ v, axis, complement=False, **options)
+    outside = cone_curvature(lambda v: H @ v, axis, complement=True, **options)
+    exact_inside = dense_cone_minimum(H.numpy(), axis.numpy(), kappa)
+    exact_outside = solid_cone_minimum(H.numpy(), kappa)
+    assert exact_outside < exact_inside
+    assert inside.upper == pytest.approx(exact_inside, abs=1e-10)
+    assert outside.upper == pytest.approx(exact_outside, abs=1e-10)
+    assert outside.lower <= exact_outside + 1e-12 and outside.lambda_min_H == pytest.approx(0.0, abs=1e-12)
+    assert inside.lambda_min_H == pytest.approx(1.0, abs=1e-9)
+
+
+def test_including_zero_folds_the_complement_into_the_extremes() -> None:
+    negative = HessianExtremes(
+        lambda_max=-0.5, lambda_min=-2.0, norm=2.0, residual_max=1e-3, residual_min=1e-3,
+        error_max=0.7, error_min=1e-4, error_norm=1e-4, n_hvp=5, iterations=5, converged=True,
+        stop_rule="residual", last_change=float("nan"),
+    )  # fmt: skip
+    folded = negative.including_zero()
+    assert (folded.lambda_max, folded.residual_max) == (0.0, 0.0)
+    assert folded.error_max == pytest.approx(0.2)  # the top could be 0.2 above 0
+    assert (folded.lambda_min, folded.norm) == (-2.0, 2.0) and folded.error_min == pytest.approx(1e-4)

@@ -15,7 +15,8 @@ from rscbench.measure.memory import MemoryBudgetError, Sizes
 from rscbench.models import paper_mlp
 from rscbench.run.device_memory import available_memory_bytes
 from rscbench.run.specs import ProtocolSpec, TaskSpec
-from rscbench.run.task_memory import estimate_task_memory
+from rscbench.run.suites import load_suite
+from rscbench.run.task_memory import estimate_memory, estimate_task_memory
 
 
 def spec(**protocol) -> TaskSpec:
@@ -75,3 +76,17 @@ def test_available_memory_is_positive_and_below_the_machine_total() -> None:
         with open("/proc/meminfo") as meminfo:
             total = int(next(line for line in meminfo if line.startswith("MemTotal:")).split()[1]) * 1024
         assert available <= total
+
+
+def test_gpu_full_fits_one_141_gb_gpu_with_gd_certificates_to_width_16384() -> None:
+    suite = load_suite("gpu-full")
+    estimates = [(spec, estimate_memory(spec)) for spec in suite.tasks()]
+    gd_widths = {
+        spec.model.width
+        for spec, _ in estimates
+        if spec.protocol.gd_steps and "Q6" in spec.protocol.quantities
+    }
+    assert max(gd_widths) >= 16384
+    assert max(estimate.total_bytes for _, estimate in estimates) <= 141 * 10**9
+    widest = next(e for spec, e in estimates if spec.protocol.gd_steps and spec.model.width == 16384)
+    assert "vectors of S" in widest.kernel("gradient_descent").formula  # certificates in the subspace
