@@ -8,11 +8,13 @@ With v uniform over normalized Rademacher vectors, E[v^T A^r v] = tr(A^r) / p, s
 quadratures of N independent starts estimates the spectral measure (Lin, Saad and Yang 2016;
 Ubaru, Chen and Saad 2017; applied to network Hessians by Ghorbani, Krishnan and Xiao 2019).
 
-Each start runs rscbench.measure.lanczos.lanczos with ``max_iter = steps`` and a residual tolerance
-of 2^-52, so a run ends early only when its Krylov space is invariant or both extreme Ritz values
+Each start runs rscbench.measure.lanczos.lanczos with ``max_iter = steps``, a basis of ``steps``
+vectors (no restart, so the projected matrix stays the tridiagonal T of the start vector) and a
+residual tolerance of 2^-52, so a run ends early only when its Krylov space is invariant or both extreme Ritz values
 are exact to machine precision (its quadrature is then exact to the degree of the steps it took);
 the steps taken are returned. Starts run one after another, so memory is one Lanczos run's
-(rscbench.measure.lanczos.lanczos_vectors(steps, dim) vectors of length dim) besides the
+(rscbench.measure.lanczos.lanczos_vectors(dim, max_basis=steps, max_iter=steps) vectors of length
+dim) besides the
 operator's own.
 """
 
@@ -26,7 +28,7 @@ from torch import Tensor
 
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.curvature_operators import LinearOperator
-from rscbench.measure.lanczos import lanczos, tridiagonal
+from rscbench.measure.lanczos import lanczos
 from rscbench.measure.trace import check_distribution, operator_probes
 
 __all__ = ["SpectralDensity", "spectral_density"]
@@ -110,12 +112,15 @@ def spectral_density(
     for row in range(n_vectors):
         start = operator_probes(operator, 1, generator, distribution)
         run = lanczos(
-            lambda block: operator.matvec(block[0])[None], start, tol=_QUADRATURE_TOL, max_iter=steps
+            lambda block: operator.matvec(block[0])[None],
+            start,
+            tol=_QUADRATURE_TOL,
+            max_iter=steps,
+            max_basis=max(steps, 4),
+            bound="residual",
         )
-        count = int(run.iterations[0])
-        values, vectors = torch.linalg.eigh(
-            tridiagonal(run.alphas[:, :count], run.betas[:, : count - 1])[0].cpu()
-        )
+        count = int(run.basis_size[0])
+        values, vectors = torch.linalg.eigh(run.projected[0, :count, :count].cpu())
         nodes[row, :count] = values
         weights[row, :count] = vectors[0] ** 2
         taken.append(count)

@@ -12,7 +12,7 @@ residual <= tol * max |theta|, when the basis reaches ``max_basis`` vectors (or 
 or when a whole new block lies inside the basis (an invariant subspace: the values are exact).
 
 Arithmetic: vectors stay in the operator's dtype; the entries of T and R are inner products by
-pairwise summation carried in float64 (rscbench.measure.lanczos.inner_product). Each new block
+pairwise summation carried in float64 (rscbench.measure.krylov.inner_product). Each new block
 is orthogonalized against the basis twice ("twice is enough"), column by column; a column that
 vanishes (it lay inside the basis already) is replaced by a random unit vector orthogonal to it,
 drawn from the run's generator, so the block keeps its width. Memory: at most
@@ -29,7 +29,8 @@ from torch import Tensor
 
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.curvature_operators import LinearOperator
-from rscbench.measure.lanczos import DEFAULT_MAX_ITER, inner_product
+from rscbench.measure.krylov import inner_product
+from rscbench.measure.lanczos import DEFAULT_MAX_ITER
 from rscbench.measure.trace import operator_probes, probe_vectors
 
 __all__ = ["EIGENPAIR_TARGETS", "Eigenpairs", "top_eigenpairs"]

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.curvature_operators import LinearOperator
-from rscbench.measure.lanczos import inner_product
+from rscbench.measure.krylov import inner_product
 
 __all__ = [
     "PROBE_DISTRIBUTIONS",
