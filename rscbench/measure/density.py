@@ -10,9 +10,9 @@ Ubaru, Chen and Saad 2017; applied to network Hessians by Ghorbani, Krishnan and
 
 Each start runs rscbench.measure.lanczos.lanczos with ``max_iter = steps``, a basis of ``steps``
 vectors (no restart, so the projected matrix stays the tridiagonal T of the start vector) and a
-residual tolerance of 2^-52, so a run ends early only when its Krylov space is invariant or both extreme Ritz values
-are exact to machine precision (its quadrature is then exact to the degree of the steps it took);
-the steps taken are returned. Starts run one after another, so memory is one Lanczos run's
+residual tolerance of 2^-52, so a run ends early only when its Krylov space is invariant or both
+extreme Ritz values are exact to machine precision (its quadrature is then exact to the degree of
+the steps it took); the steps taken are returned. Starts run one after another, so memory is one Lanczos run's
 (rscbench.measure.lanczos.lanczos_vectors(dim, max_basis=steps, max_iter=steps) vectors of length
 dim) besides the
 operator's own.

@@ -50,7 +50,13 @@ def test_descent_numbers_and_a_reason_field_read_as_the_verdicts_write_them() ->
         "c",
         "tanh sigma1=1",
         "supported",
-        {"runs": 3, "reached_target": 3, "geometric_tail": 3, "late_rate_median": 0.91, "pl_bound_rate_median": 0.97},
+        {
+            "runs": 3,
+            "reached_target": 3,
+            "geometric_tail": 3,
+            "late_rate_median": 0.91,
+            "pl_bound_rate_median": 0.97,
+        },
         aspect="geometric tail",
     )
     waiting = Verdict("V1", "c", "-", "not measured", {}, aspect="at init", reason="needs a width sweep")
