@@ -14,7 +14,9 @@ the kernel: the kernel's own peak. Children run with MALLOC_MMAP_THRESHOLD_=1310
 returns freed tensors to the system at once (otherwise its heap keeps them and the peak depends on
 allocation history). Beside it: ``estimate_mib``, rscbench.measure.memory's bound at the step cap,
 and ``estimate_at_steps_mib``, the same model at the Lanczos steps the run took (rounded up to the
-basis blocks it allocated; the cap where a kernel does not report its steps). One JSON line per kernel.
+basis blocks it allocated; the cap where a kernel does not report its steps). The Hutch++ trace
+takes ``--max-iter`` products and the SLQ density runs 2 starts of ``--max-iter`` steps. One JSON
+line per kernel.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ KERNELS = (
     "secant",
     "ntk_jacobian",
     "ntk_products",
+    "loss_hessian_trace",
+    "loss_hessian_density",
+    "preconditioned_sharpness",
 )
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
@@ -54,13 +59,15 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     import torch
 
     from rscbench.data import sphere
-    from rscbench.measure import memory
+    from rscbench.measure import HessianOperator, ScaledOperator, hutchpp_trace, memory, spectral_density
+    from rscbench.measure import estimator_memory as estimators
     from rscbench.measure.losses import loss_function
     from rscbench.measure.ntk import ntk_gram, ntk_gram_of, ntk_spectrum, per_sample_grad_norms
     from rscbench.measure.params import detached_params, model_function, scalar_output
     from rscbench.measure.predictor_hessian import predictor_hessian_spectra
     from rscbench.measure.rsc import average_predictor_gradient, rsc_certificate, secant_check
     from rscbench.measure.spectrum import hessian_block_norm, hessian_extremes
+    from rscbench.measure.topk import top_eigenpairs
     from rscbench.models import paper_mlp
 
     X, y = sphere(n, d, seed=0)
@@ -99,6 +106,18 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     def secant():
         secant_check(loss_function(model, X, y), params, average_predictor_gradient(model, X), n_samples=4)
 
+    def trace():
+        hutchpp_trace(HessianOperator(loss_function(model, X, y), params), n_products=max_iter)
+
+    def density():
+        spectral_density(HessianOperator(loss_function(model, X, y), params), n_vectors=2, steps=max_iter)
+        return max_iter
+
+    def preconditioned():
+        scale = torch.rand(shape.parameters, generator=torch.Generator().manual_seed(0)) + 0.5
+        operator = ScaledOperator(HessianOperator(loss_function(model, X, y), params), scale)
+        return top_eigenpairs(operator, 1, tol=tol, max_basis=max_iter).basis_size
+
     def generic(method):
         def run():
             ntk_gram_of(f, params, X, method=method, chunk_size=8)
@@ -123,6 +142,12 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
         "ntk_products": (
             generic("products"),
             lambda k: memory.products_gram_bytes(n, 8, p_bytes, row_act, 4) + memory.OVERHEAD_BYTES,
+        ),
+        "loss_hessian_trace": (trace, lambda k: estimators.trace_bytes(shape, max_iter).bytes),
+        "loss_hessian_density": (density, lambda k: estimators.density_bytes(shape, k).bytes),
+        "preconditioned_sharpness": (
+            preconditioned,
+            lambda k: estimators.preconditioned_top_bytes(shape, k).bytes,
         ),
     }[kernel], torch
 

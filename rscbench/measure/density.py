@@ -79,7 +79,7 @@ class SpectralDensity:
         on one point gets edges 1e-3 max(|point|, 1) either side of it.
         """
         require_integer("bins", bins, 1)
-        nodes, weights = self.pooled()
+        nodes, weights = (values.to(torch.float64) for values in self.pooled())
         low, high = float(nodes.min()), float(nodes.max())
         if high <= low:
             pad = 1e-3 * max(abs(low), 1.0)
