@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from rscbench.data import Dataset, load_dataset
-from rscbench.errors import RscbenchError, require_integer
+from rscbench.errors import InvalidArgumentError, RscbenchError, require_integer
 from rscbench.measure.memory import MemoryEstimate
 from rscbench.models.factories import check_factory
 from rscbench.run.builders import build_task_model, load_task_data, parameter_count
@@ -115,13 +115,20 @@ class RunPlan:
 
 def check_inputs(tasks: Sequence[TaskSpec], *, require_devices: bool = True) -> None:
     """Refuse, before anything runs or is stored, what would fail every task: CUDA absent (unless
-    ``require_devices`` is False), an unreadable npz file, a factory model that cannot be imported,
-    does not build, does not give one scalar per input, or is not reproducible (two builds from one
-    seed must give the same parameters: rscbench.models.factories.check_factory)."""
+    ``require_devices`` is False), an unreadable npz file, a mini-batch larger than the dataset's
+    default n, a factory model that cannot be imported, does not build, does not give one scalar
+    per input, or is not reproducible (two builds from one seed must give the same parameters:
+    rscbench.models.factories.check_factory)."""
     if require_devices and any(task.device == "cuda" for task in tasks) and not torch.cuda.is_available():
         raise RscbenchError("invalid --device='cuda': no CUDA device is available here; allowed: cpu")
     for data in {task.data for task in tasks if task.data.dataset.startswith("npz:")}:
         load_dataset(data.dataset, n=data.n, d=data.d, seed=data.dataset_seed, targets=data.targets)
+    for task in tasks:
+        batch = task.protocol.batch_size
+        if batch is not None and task.data.n is None and batch > (n := load_task_data(task).n):
+            raise InvalidArgumentError(
+                "protocol.batch_size", batch, f"an integer in [1, n = {n}] (the dataset's n)"
+            )
     checked = set()
     for task in tasks:
         key = (task.model.arch, task.model.width, task.model.depth, task.data)
