@@ -110,6 +110,21 @@ def _run_parser(commands: Any) -> None:
     run.add_argument(
         "--dtype", choices=DTYPES, help="run every task in this precision instead of the suite's"
     )
+    run.add_argument(
+        "--experiment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this experiment of the suite (repeatable; names as `rscbench list tasks SUITE` shows)",
+    )
+    run.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE[,VALUE]",
+        help="run only the tasks whose task field FIELD is one of the VALUEs (repeatable: every --select "
+        "must hold; e.g. --select width=32,64 --select activation=tanh)",
+    )
     _workers_flag(run)
     _threads_flag(run, " divided among --workers")
     run.add_argument(

@@ -24,7 +24,7 @@ from rscbench.run.builders import build_task_model, load_task_data, parameter_co
 from rscbench.run.cost_model import CostModel, calibrate, calibration_records, paper_parameters
 from rscbench.run.device_memory import available_memory_bytes
 from rscbench.run.specs import DataSpec, TaskSpec
-from rscbench.run.suites import Suite
+from rscbench.run.suites import Selection, Suite
 from rscbench.run.task_memory import task_memory_estimate
 from rscbench.store import ResultStore, TaskRecord
 
@@ -58,12 +58,14 @@ class TaskPlan:
 class RunPlan:
     """What a run of ``suite`` would do: every task's plan, the memory budget per task (bytes; None
     when unknown: the device is absent and no budget was given) and the cost model behind the
-    times of each device (None: no calibration data, those times unknown)."""
+    times of each device (None: no calibration data, those times unknown); ``selection`` is the
+    part of the suite planned (None: all of it)."""
 
     suite: Suite
     tasks: tuple[TaskPlan, ...]
     budget_bytes: int | None
     cost_models: dict[str, CostModel | None]
+    selection: Selection | None = None
 
     @property
     def over_budget(self) -> list[TaskPlan]:
@@ -181,10 +183,12 @@ def plan_run(
     workers: int = 1,
     memory_budget_bytes: int | None = None,
     tasks: Sequence[TaskSpec] | None = None,
+    selection: Selection | None = None,
     require_devices: bool = True,
     reports_root: str | Path | None = "reports",
 ) -> RunPlan:
-    """The plan of running ``tasks`` (default: all of ``suite``) into the store at ``store_path``.
+    """The plan of running ``tasks`` (default: those of ``suite`` that ``selection`` keeps,
+    :meth:`Selection.tasks`; all without one) into the store at ``store_path``.
 
     Checks the inputs first (:func:`check_inputs`; ``require_devices=False`` plans for a device
     this machine lacks). Each task gets its memory estimate (rscbench.run.task_memory) and its
@@ -193,7 +197,11 @@ def plan_run(
     is :func:`task_budget_bytes`, or None when a device is absent and no ``memory_budget_bytes``
     is given. Nothing runs and nothing is written.
     """
-    chosen = list(suite.tasks() if tasks is None else tasks)
+    if tasks is not None and selection:
+        raise InvalidArgumentError("selection", str(selection), "none when tasks are given")
+    if tasks is None:
+        tasks = selection.tasks(suite) if selection else suite.tasks()
+    chosen = list(tasks)
     check_inputs(chosen, require_devices=require_devices)
     devices = {task.device for task in chosen}
     present = "cuda" not in devices or torch.cuda.is_available()
@@ -220,4 +228,4 @@ def plan_run(
         )
         memory = task_memory_estimate(task, data, model)
         plans.append(TaskPlan(task, experiments[task.task_id], memory, task.task_id in stored, seconds))
-    return RunPlan(suite, tuple(plans), budget, models)
+    return RunPlan(suite, tuple(plans), budget, models, selection)
