@@ -2,41 +2,17 @@
 the tasks kept are exactly those asked for, and every bad part is refused naming what is allowed."""
 
 import pytest
+from tiny_suites import TWO_EXPERIMENT_SUITE, tiny_suite
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.run.planning import plan_run
 from rscbench.run.specs import flat_values
 from rscbench.run.suites import Selection, load_suite, parse_selection
 
-SUITE = """
-name = "pick"
-[defaults]
-n = 8
-d = 4
-probes = 2
-seed = [0, 1]
-[[experiment]]
-name = "width"
-[experiment.grid]
-width = [8, 16, 32]
-[experiment.fixed]
-quantities = ["Q1"]
-[[experiment]]
-name = "sigma"
-[experiment.grid]
-sigma1 = [0.5, 2.0]
-[experiment.fixed]
-width = 8
-depth = 3
-quantities = ["Q1"]
-"""
-
 
 @pytest.fixture
 def suite(tmp_path):
-    path = tmp_path / "pick.toml"
-    path.write_text(SUITE)
-    return load_suite(str(path))
+    return load_suite(tiny_suite(tmp_path, TWO_EXPERIMENT_SUITE))
 
 
 def test_a_selection_keeps_exactly_the_tasks_whose_fields_match(suite) -> None:
