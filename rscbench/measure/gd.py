@@ -12,8 +12,10 @@ edge of stability). A loss that grows 10x or stops being finite ends the run as 
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +36,7 @@ __all__ = [
     "checkpoint_record",
     "geometric_rate",
     "gradient_descent",
+    "iterate_outcome",
     "loss_and_gradient",
     "parameter_distance",
     "summarize_run",
@@ -136,18 +139,14 @@ def gradient_descent(
             first_loss = value
         distance = parameter_distance(current, initial)
         trajectory.append({"step": step, "loss": value, "grad_norm": _norm(gradient), "distance": distance})
-        if not math.isfinite(value) or value > DIVERGENCE_FACTOR * first_loss:
-            outcome = "diverged"
-            break
-        reached = value <= target_ratio * first_loss
-        if step % rsc_every == 0 or reached or step == steps:
-            checkpoints.append(
-                checkpoint_record(current, X, y, loss, step, initial, kappa, rho2, probes, tol, seed)
-            )
-        if reached:
-            outcome = "reached_target"
-            break
-        if step == steps:
+        checkpoint = functools.partial(
+            checkpoint_record, current, X, y, loss, step, initial, kappa, rho2, probes, tol, seed
+        )
+        ended = iterate_outcome(
+            value, first_loss, step, steps, target_ratio, rsc_every, checkpoint, checkpoints
+        )
+        if ended is not None:
+            outcome = ended
             break
         increased = step > 0 and value > trajectory[-2]["loss"]
         if step % beta_every == 0 or increased:
@@ -198,6 +197,30 @@ def _norm(tensors: dict[str, Tensor]) -> float:
 def parameter_distance(model: nn.Module, initial: dict[str, Tensor]) -> float:
     """||theta - theta_0|| over every parameter (parameter units)."""
     return _norm({name: value.detach() - initial[name] for name, value in model.named_parameters()})
+
+
+def iterate_outcome(
+    value: float,
+    first_loss: float,
+    step: int,
+    steps: int,
+    target_ratio: float,
+    rsc_every: int,
+    checkpoint: Callable[[], dict],
+    checkpoints: list[dict],
+) -> str | None:
+    """What ends a training run at iterate ``step`` with loss ``value``: "diverged" (not finite, or
+    above DIVERGENCE_FACTOR * ``first_loss``), "reached_target" (at most ``target_ratio`` *
+    ``first_loss``), "budget" (the last of ``steps``), or None to go on. A run that has not diverged
+    appends ``checkpoint()`` to ``checkpoints`` every ``rsc_every`` steps, at the target and at the end."""
+    if not math.isfinite(value) or value > DIVERGENCE_FACTOR * first_loss:
+        return "diverged"
+    reached = value <= target_ratio * first_loss
+    if step % rsc_every == 0 or reached or step == steps:
+        checkpoints.append(checkpoint())
+    if reached:
+        return "reached_target"
+    return "budget" if step == steps else None
 
 
 CHECKPOINT_QUANTITIES = ("Q1", "Q4", "Q6", "Q8", "Q10")

@@ -26,6 +26,7 @@ for momentum, two for Adam).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Iterator
 
@@ -34,9 +35,9 @@ from torch import Tensor, nn
 
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.measure.gd import (
-    DIVERGENCE_FACTOR,
     GradientDescentRun,
     checkpoint_record,
+    iterate_outcome,
     loss_and_gradient,
     parameter_distance,
     summarize_run,
@@ -162,18 +163,14 @@ def train(
             value = float(loss_fn(detached_params(current)))
         first_loss = value if step == 0 else first_loss
         trajectory.append({"step": step, "loss": value, "distance": parameter_distance(current, initial)})
-        if not math.isfinite(value) or value > DIVERGENCE_FACTOR * first_loss:
-            outcome = "diverged"
-            break
-        reached = value <= target_ratio * first_loss
-        if step % rsc_every == 0 or reached or step == steps:
-            checkpoints.append(
-                checkpoint_record(current, X, y, loss, step, initial, kappa, rho2, probes, tol, seed)
-            )
-        if reached:
-            outcome = "reached_target"
-            break
-        if step == steps:
+        checkpoint = functools.partial(
+            checkpoint_record, current, X, y, loss, step, initial, kappa, rho2, probes, tol, seed
+        )
+        ended = iterate_outcome(
+            value, first_loss, step, steps, target_ratio, rsc_every, checkpoint, checkpoints
+        )
+        if ended is not None:
+            outcome = ended
             break
         rate = scheduled_lr(lr, lr_schedule, step, steps)
         for group in torch_optimizer.param_groups:
