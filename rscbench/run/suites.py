@@ -112,6 +112,10 @@ class Selection:
                 raise InvalidArgumentError(
                     "--experiment", name, f"an experiment of {suite.name}: " + ", ".join(names)
                 )
+        known = [name for name in flat_fields() if name not in LIST_FIELDS]
+        for name, _ in self.fields:
+            if name not in known:
+                raise InvalidArgumentError("--select", name, "a task field: " + ", ".join(known))
         owner = suite.experiment_of()
         chosen = [t for t in suite.tasks() if not self.experiments or owner[t.task_id] in self.experiments]
         kept = chosen
@@ -149,17 +153,15 @@ def _matches(text: str, value: Any) -> bool:
 def parse_selection(selects: Sequence[str] = (), experiments: Sequence[str] = ()) -> Selection:
     """The :class:`Selection` of ``--select FIELD=VALUE[,VALUE]`` texts (a field named twice keeps
     the values of both) and ``--experiment`` names. Raises InvalidArgumentError for a text not of
-    that form or a field that is not a task field (``quantities`` is a list, never selected)."""
+    that form; :meth:`Selection.tasks` refuses a field that is not a task field (``quantities``, a
+    list, is never selected)."""
     fields: dict[str, list[str]] = {}
-    known = [name for name in flat_fields() if name not in LIST_FIELDS]
     for text in selects:
         name, _, values = text.partition("=")
         name = name.strip()
         picked = [value.strip() for value in values.split(",") if value.strip()]
         if not name or not picked:
             raise InvalidArgumentError("--select", text, "FIELD=VALUE[,VALUE], e.g. width=32,64")
-        if name not in known:
-            raise InvalidArgumentError("--select", text, "a task field: " + ", ".join(known))
         values_of = fields.setdefault(name, [])
         values_of += [value for value in dict.fromkeys(picked) if value not in values_of]
     return Selection(

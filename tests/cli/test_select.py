@@ -43,7 +43,7 @@ def test_a_selected_run_measures_only_its_tasks_and_the_report_waits_for_the_res
 @pytest.mark.parametrize(
     ("flags", "named"),
     [
-        (["--select", "widht=8"], "invalid --select='widht=8': allowed a task field: arch, width"),
+        (["--select", "widht=8"], "invalid --select='widht': allowed a task field: arch, width"),
         (
             ["--select", "width=12"],
             "invalid --select width='12': allowed a value width takes in pick: 8, 16, 32",

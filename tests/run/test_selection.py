@@ -63,3 +63,5 @@ def test_a_bad_selection_names_the_part_and_what_is_allowed(
 
 def test_an_empty_selection_is_the_whole_suite(suite) -> None:
     assert Selection().tasks(suite) == suite.tasks()
+    with pytest.raises(InvalidArgumentError, match="a task field"):  # built by hand, not parsed
+        Selection(fields=(("quantities", ("Q1",)),)).tasks(suite)
