@@ -59,7 +59,7 @@ class RunPlan:
     """What a run of ``suite`` would do: every task's plan, the memory budget per task (bytes; None
     when unknown: the device is absent and no budget was given) and the cost model behind the
     times of each device (None: no calibration data, those times unknown); ``selection`` is the
-    part of the suite planned (None: all of it)."""
+    part of the suite planned (None or empty: all of it)."""
 
     suite: Suite
     tasks: tuple[TaskPlan, ...]
