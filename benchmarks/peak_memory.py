@@ -16,7 +16,8 @@ allocation history). Beside it: ``estimate_mib``, rscbench.measure.memory's boun
 Lanczos basis, and ``estimate_at_steps_mib``, the same model at the Lanczos products the run took
 (the basis blocks it allocated, or a full basis and a restart's vectors once it restarted; the
 bound where a kernel does not report its steps). ``space`` says where the loss-Hessian kernels ran
-(the structured subspace where the model prefers it). One JSON line per kernel.
+(the structured subspace where the model prefers it). The Hutch++ trace takes ``--max-iter``
+products and the SLQ density runs 2 starts of ``--max-iter`` steps. One JSON line per kernel.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ KERNELS = (
     "secant",
     "ntk_jacobian",
     "ntk_products",
+    "loss_hessian_trace",
+    "loss_hessian_density",
+    "preconditioned_sharpness",
 )
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
@@ -56,7 +60,8 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     import torch
 
     from rscbench.data import sphere
-    from rscbench.measure import memory
+    from rscbench.measure import HessianOperator, ScaledOperator, hutchpp_trace, memory, spectral_density
+    from rscbench.measure import estimator_memory as estimators
     from rscbench.measure.losses import loss_function
     from rscbench.measure.ntk import ntk_gram, ntk_gram_of, ntk_spectrum, per_sample_grad_norms
     from rscbench.measure.params import detached_params, model_function, scalar_output
@@ -65,6 +70,7 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     from rscbench.measure.secant import secant_check
     from rscbench.measure.spaces import average_predictor_gradient, loss_hessian_extremes
     from rscbench.measure.spectrum import hessian_block_norm
+    from rscbench.measure.topk import top_eigenpairs
     from rscbench.models import paper_mlp
 
     X, y = sphere(n, d, seed=0)
@@ -105,6 +111,18 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     def secant():
         secant_check(loss_function(model, X, y), params, average_predictor_gradient(model, X), n_samples=4)
 
+    def trace():
+        hutchpp_trace(HessianOperator(loss_function(model, X, y), params), n_products=max_iter)
+
+    def density():
+        spectral_density(HessianOperator(loss_function(model, X, y), params), n_vectors=2, steps=max_iter)
+        return max_iter
+
+    def preconditioned():
+        scale = torch.rand(shape.parameters, generator=torch.Generator().manual_seed(0)) + 0.5
+        operator = ScaledOperator(HessianOperator(loss_function(model, X, y), params), scale)
+        return top_eigenpairs(operator, 1, tol=tol, max_basis=max_iter).basis_size
+
     def generic(method):
         def run():
             ntk_gram_of(f, params, X, method=method, chunk_size=8)
@@ -129,6 +147,15 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
         "ntk_products": (
             generic("products"),
             lambda k: memory.products_gram_bytes(n, 8, p_bytes, row_act, 4) + memory.OVERHEAD_BYTES,
+        ),
+        "loss_hessian_trace": (trace, lambda k: estimators.trace_bytes(shape, max_iter).bytes),
+        "loss_hessian_density": (
+            density,
+            lambda k: estimators.density_bytes(shape, max_iter if k is None else k).bytes,
+        ),
+        "preconditioned_sharpness": (
+            preconditioned,
+            lambda k: estimators.preconditioned_top_bytes(shape, max_iter if k is None else k).bytes,
         ),
     }[kernel], torch
 

@@ -3,7 +3,7 @@
 from rscbench.measure.losses import LOSSES
 from rscbench.measure.snapshot import ALL_QUANTITIES
 from rscbench.run.specs import ProtocolSpec, TaskSpec
-from rscbench.vocabulary import DEVICES, DTYPES, LOSS_NAMES, QUANTITIES
+from rscbench.vocabulary import DEFAULT_QUANTITIES, DEVICES, DTYPES, LOSS_NAMES, QUANTITIES
 
 
 def test_every_loss_name_has_an_implementation_and_no_more() -> None:
@@ -12,7 +12,8 @@ def test_every_loss_name_has_an_implementation_and_no_more() -> None:
 
 def test_the_snapshot_implements_every_quantity_a_spec_accepts() -> None:
     assert tuple(ALL_QUANTITIES) == QUANTITIES
-    assert ProtocolSpec().quantities == QUANTITIES
+    assert ProtocolSpec().quantities == DEFAULT_QUANTITIES
+    assert set(DEFAULT_QUANTITIES) == set(QUANTITIES) - {"Q11", "Q12"}
 
 
 def test_specs_accept_every_device_dtype_and_loss_of_the_vocabulary() -> None:

@@ -52,6 +52,28 @@ width = [8, 16, 32]
 quantities = ["Q1", "Q4"]
 """
 
+TWO_EXPERIMENT_SUITE = """
+name = "pick"
+[defaults]
+n = 8
+d = 4
+probes = 2
+quantities = ["Q1"]
+seed = [0, 1]
+[[experiment]]
+name = "width"
+[experiment.grid]
+width = [8, 16, 32]
+[[experiment]]
+name = "sigma"
+[experiment.grid]
+sigma1 = [0.5, 2.0]
+[experiment.fixed]
+width = 8
+depth = 3
+"""
+"""Ten one-quantity tasks in two experiments, for selecting parts of a suite."""
+
 
 def tiny_suite(folder: Path, text: str = TINY_SUITE) -> str:
     """Write a suite file into ``folder`` and return its path."""

@@ -30,8 +30,10 @@ QUANTITY_TITLES = {
     "Q6": "restricted curvature and its certificates",
     "Q7": "secant curvature at a finite radius",
     "Q8": "the theorem's alpha with measured constants",
-    "Q9": "gradient descent",
+    "Q9": "training: gradient descent, or the protocol's sgd, momentum or adam",
     "Q10": "NTK beside RSC",
+    "Q11": "trace of the loss Hessian (Hutch++)",
+    "Q12": "spectral density of the loss Hessian (stochastic Lanczos quadrature)",
 }
 """Each quantity's title (docs/science.md section 3), as the report's tables head them."""
 
@@ -39,8 +41,9 @@ QUANTITY_TITLES = {
 @dataclass(frozen=True)
 class MetricInfo:
     """``unit`` of a metric (``1`` when dimensionless), ``better`` ("lower", "higher" or "none"), the
-    ``quantity`` (Q1..Q10, "task" for a task's own facts, "reference" for an analytic limit), a
-    plain-text ``description`` and a matplotlib mathtext ``symbol`` for plot axes."""
+    ``quantity`` (Q1..Q12, "task" for a task's own facts, "reference" for an analytic limit), a
+    plain-text ``description``, a matplotlib mathtext ``symbol`` for plot axes, and whether the
+    report's per-quantity table lists it (``tabulated``; Q12's bin masses are drawn, not tabulated)."""
 
     name: str
     unit: str
@@ -48,6 +51,7 @@ class MetricInfo:
     quantity: str
     description: str
     symbol: str = ""
+    tabulated: bool = True
 
 
 _CURVATURE = "loss/param^2"
@@ -129,6 +133,38 @@ _ENTRIES = (
     _m("ntk_lambda_max", "1", "none", "Q10", "lambda_max of the NTK Gram"),
     _m("pl_constant", _CURVATURE, "higher", "Q10", "PL constant 4 lambda_min(K) / n"),
     _m("certificate_ratio", "1", "lower", "Q10", "mean-mode ratio n ||g_bar||^2 / lambda_min(K) (V7)"),
+    # Q11
+    _m("loss_hessian_trace", _CURVATURE, "none", "Q11", "tr(H) of the loss Hessian (Hutch++)", r"tr$(H)$"),
+    _m("loss_hessian_trace_ci_low", _CURVATURE, "none", "Q11", "lower end of tr(H)'s 95% CI"),
+    _m("loss_hessian_trace_ci_high", _CURVATURE, "none", "Q11", "upper end of tr(H)'s 95% CI"),
+    _m("loss_hessian_trace_std_error", _CURVATURE, "lower", "Q11", "standard error of tr(H)"),
+    _m("loss_hessian_trace_n_products", "count", "lower", "Q11", "Hessian-vector products of tr(H)"),
+    # Q12
+    _m(
+        "loss_hessian_density_mean",
+        _CURVATURE,
+        "none",
+        "Q12",
+        "first moment tr(H)/p of the spectral density",
+    ),
+    _m("loss_hessian_density_mean_se", _CURVATURE, "lower", "Q12", "standard error of tr(H)/p over starts"),
+    _m(
+        "loss_hessian_density_second_moment",
+        "loss^2/param^4",
+        "none",
+        "Q12",
+        "second moment tr(H^2)/p of the spectral density",
+    ),
+    _m(
+        "loss_hessian_density_second_moment_se",
+        "loss^2/param^4",
+        "lower",
+        "Q12",
+        "standard error of tr(H^2)/p over starts",
+    ),
+    _m("loss_hessian_density_low", _CURVATURE, "none", "Q12", "smallest quadrature node (left edge)"),
+    _m("loss_hessian_density_high", _CURVATURE, "none", "Q12", "largest quadrature node (right edge)"),
+    _m("loss_hessian_density_n_products", "count", "lower", "Q12", "Hessian-vector products of the density"),
     # Q9
     _m("gd_outcome", "text", "none", "Q9", "reached_target, budget or diverged"),
     _m("gd_steps_taken", "steps", "none", "Q9", "GD steps run"),
@@ -196,21 +232,36 @@ _ENTRIES = (
 )
 METRICS: dict[str, MetricInfo] = {info.name: info for info in _ENTRIES}
 
-# Q2 block metrics carry the block in their name: block_norm_W1, block_residual_v_W2, ...
-_BLOCKS = (
+# Metrics that carry a part in their name: Q2's blocks (block_norm_W1, block_residual_v_W2, ...) and
+# Q12's bins (loss_hessian_density_mass_00 .. _31, rscbench.measure.snapshot.DENSITY_PREFIX).
+_PREFIXED = (
     ("block_norm_", MetricInfo("", "1", "none", "Q2", "spectral norm of a predictor-Hessian block")),
     ("block_residual_", MetricInfo("", "1", "lower", "Q2", "Ritz residual bound of a block norm")),
     ("block_converged_", MetricInfo("", "bool", "none", "Q2", "a block norm's Lanczos met tol")),
+    (
+        "loss_hessian_density_mass_",
+        MetricInfo(
+            "", "1", "none", "Q12", "spectral mass in one of equal bins from low to high", tabulated=False
+        ),
+    ),
 )
 
 
 def metric_info(name: str) -> MetricInfo:
-    """The registry entry of ``name``; Q2 block metrics by prefix; an unregistered name gets unit "?"."""
+    """The registry entry of ``name``; Q2 block and Q12 bin metrics by prefix; an unregistered name gets
+    unit "?"."""
     if name in METRICS:
         return METRICS[name]
-    for prefix, template in _BLOCKS:
+    for prefix, template in _PREFIXED:
         if name.startswith(prefix):
-            return MetricInfo(name, template.unit, template.better, "Q2", template.description)
+            return MetricInfo(
+                name,
+                template.unit,
+                template.better,
+                template.quantity,
+                template.description,
+                tabulated=template.tabulated,
+            )
     return MetricInfo(name, "?", "none", "?", "")
 
 
@@ -232,5 +283,5 @@ def column_label(name: str) -> str:
 
 
 def quantity_metrics(quantity: str, names: list[str]) -> list[str]:
-    """Those of ``names`` that belong to ``quantity`` (Q1..Q10), in the given order."""
+    """Those of ``names`` that belong to ``quantity`` (Q1..Q12), in the given order."""
     return [name for name in names if metric_info(name).quantity == quantity]

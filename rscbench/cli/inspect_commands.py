@@ -29,6 +29,8 @@ __all__ = ["list_command", "measure_command", "replay_command"]
 
 def list_command(args: argparse.Namespace) -> int:
     """Print what `list` names (suites, a suite's tasks, datasets, activations, losses, metrics)."""
+    if args.ids and args.what != "tasks":
+        raise RscbenchError(f"invalid --ids with `list {args.what}`: allowed only with `list tasks SUITE`")
     if args.what == "suites":
         for name in shipped_suites():
             suite = load_suite(name)
@@ -37,6 +39,9 @@ def list_command(args: argparse.Namespace) -> int:
         if not args.suite:
             raise RscbenchError("invalid `list tasks`: a suite is required, e.g. `rscbench list tasks smoke`")
         suite = load_suite(args.suite)
+        if args.ids:
+            print("\n".join(task.task_id for task in suite.tasks()))
+            return EXIT_OK
         print(plan_text(plan_run(suite, require_devices=False)))
         return EXIT_OK
     elif args.what == "datasets":

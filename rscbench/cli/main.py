@@ -12,6 +12,7 @@ from rscbench.cli.codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_PIPE_CLOSE
 from rscbench.cli.inspect_commands import list_command, measure_command, replay_command
 from rscbench.cli.leaderboard_commands import leaderboard_command, publish_command
 from rscbench.cli.parser import build_parser
+from rscbench.cli.record_commands import ingest_command, merge_command, run_task_command
 from rscbench.cli.report_commands import compare_command, report_command
 from rscbench.cli.run_command import run_command
 from rscbench.errors import RscbenchError
@@ -20,6 +21,9 @@ __all__ = ["main"]
 
 HANDLERS = {
     "run": run_command,
+    "run-task": run_task_command,
+    "ingest": ingest_command,
+    "merge": merge_command,
     "list": list_command,
     "measure": measure_command,
     "compare": compare_command,

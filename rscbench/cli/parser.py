@@ -110,6 +110,21 @@ def _run_parser(commands: Any) -> None:
     run.add_argument(
         "--dtype", choices=DTYPES, help="run every task in this precision instead of the suite's"
     )
+    run.add_argument(
+        "--experiment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this experiment of the suite (repeatable; names as `rscbench list tasks SUITE` shows)",
+    )
+    run.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE[,VALUE]",
+        help="run only the tasks whose task field FIELD is one of the VALUEs (repeatable: every --select "
+        "must hold; e.g. --select width=32,64 --select activation=tanh)",
+    )
     _workers_flag(run)
     _threads_flag(run, " divided among --workers")
     run.add_argument(
@@ -184,12 +199,49 @@ def _measure_parser(commands: Any) -> None:
     _threads_flag(measure, "")
 
 
+def _record_parsers(commands: Any) -> None:
+    run_task = commands.add_parser(
+        "run-task", help="run one task of a suite into a record file (what a cluster array job calls)"
+    )
+    run_task.add_argument("suite", help="a shipped suite or a suite .toml file")
+    run_task.add_argument("task_id", help="the task's id (one line of `rscbench list tasks SUITE --ids`)")
+    run_task.add_argument(
+        "--record-dir",
+        required=True,
+        metavar="DIR",
+        help="folder of the record file DIR/<task_id>.json (created; a task with its file there is skipped)",
+    )
+    _task_timeout_flag(run_task)
+    _threads_flag(run_task, "")
+
+    ingest = commands.add_parser("ingest", help="read record files into a store (by task id, no duplicates)")
+    ingest.add_argument("folders", nargs="+", metavar="DIR", help="folders of record files from `run-task`")
+    ingest.add_argument(
+        "--store",
+        required=True,
+        help="a run directory (its store.sqlite, created if needed) or a .sqlite file",
+    )
+
+    merge = commands.add_parser(
+        "merge", help="merge stores from several machines (by task id, no duplicates)"
+    )
+    merge.add_argument("stores", nargs="+", metavar="STORE", help="run directories or .sqlite store files")
+    merge.add_argument(
+        "--into",
+        required=True,
+        help="the run directory (its store.sqlite, created if needed) or .sqlite file",
+    )
+
+
 def _inspect_parsers(commands: Any) -> None:
     listing = commands.add_parser(
         "list", help="list suites, a suite's tasks, datasets, activations, losses, metrics"
     )
     listing.add_argument("what", choices=LISTABLE, help="what to list")
     listing.add_argument("suite", nargs="?", help="the suite, with `list tasks`")
+    listing.add_argument(
+        "--ids", action="store_true", help="with `list tasks`: only the task ids, one a line (for array jobs)"
+    )
 
     report = commands.add_parser(
         "report", help="render a run directory's report from its store (writes nothing unless asked)"
@@ -271,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rscbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _run_parser(commands)
+    _record_parsers(commands)
     _inspect_parsers(commands)
     _measure_parser(commands)
     _leaderboard_parsers(commands)

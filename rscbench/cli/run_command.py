@@ -14,7 +14,7 @@ from rscbench.errors import RscbenchError
 from rscbench.report import write_report
 from rscbench.run.planning import STORE_NAME, plan_run
 from rscbench.run.runner import run_tasks
-from rscbench.run.suites import load_suite, task_labels
+from rscbench.run.suites import load_suite, parse_selection, task_labels
 from rscbench.run.threads import default_threads
 from rscbench.store import ResultStore
 
@@ -42,15 +42,16 @@ def run_command(args: argparse.Namespace) -> int:
     """Run ``args.suite`` (resumable) and return the exit code; with --dry-run print its plan only."""
     overrides = {key: getattr(args, key) for key in ("device", "dtype") if getattr(args, key)}
     suite = load_suite(args.suite, overrides)
-    tasks = suite.tasks()
     out = Path(args.out) if args.out else RUNS_FOLDER / suite.name
     plan = plan_run(
         suite,
         store_path=out / STORE_NAME,
         workers=args.workers,
         memory_budget_bytes=args.memory_budget,
+        selection=parse_selection(args.select, args.experiment),
         require_devices=not args.dry_run,
     )
+    tasks = [entry.task for entry in plan.tasks]
     if args.dry_run:
         print(plan_text(plan, args.workers))
         return EXIT_OK
@@ -76,11 +77,13 @@ def run_command(args: argparse.Namespace) -> int:
         )
         frame = store.to_frame()
         trajectories = store.trajectory_frame()
+    suite_ids = {task.task_id for task in suite.tasks()}
+    stored = len(suite_ids & set(frame["task_id"]))
     ids = {task.task_id for task in tasks}
     frame = frame[frame["task_id"].isin(ids)].reset_index(drop=True)
     print(results_text(frame, suite))
     report = None
-    if len(frame) == len(tasks):
+    if stored == len(suite_ids):  # the report is of the whole suite, once every task is stored
         with ResultStore(out / STORE_NAME) as store:
             report = write_report(out, suite, store)
     verdicts = report.verdicts if report else judge(frame, trajectories)
@@ -99,7 +102,11 @@ def run_command(args: argparse.Namespace) -> int:
         f"{len(tasks) - summary.skipped} run in {summary.wall_seconds:.1f} s, {threads_text}); "
         f"statuses {counts}\nstore: {out / STORE_NAME}"
     )
-    print(f"open: {report.folder / 'report.html'}" if report else f"no report yet: rerun to finish ({out})")
+    print(
+        f"open: {report.folder / 'report.html'}"
+        if report
+        else f"no report yet: {stored} of the suite's {len(suite_ids)} tasks stored; rerun to finish ({out})"
+    )
     failed = int(counts.get("failed", 0) + counts.get("timeout", 0))
     if failed:
         return EXIT_TASK_FAILED

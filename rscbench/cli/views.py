@@ -49,6 +49,10 @@ def plan_text(plan: RunPlan, workers: int = 1) -> str:
     groups = {name: [t for t in tasks if t.task_id in by_id] for name, tasks in suite.groups().items()}
     labels = task_labels(groups, suite.axes())
     lines = [f"{suite.name}: {len(plan.tasks)} tasks ({suite.source}), {plan.stored} already stored"]
+    if plan.selection:
+        lines.append(
+            f"selection: {plan.selection} ({len(plan.tasks)} of the suite's {len(suite.tasks())} tasks)"
+        )
     for name, tasks in groups.items():
         if not tasks:
             continue

@@ -73,6 +73,24 @@ class SpectralDensity:
             return float(per_start[0]), math.nan
         return float(per_start.mean()), float(per_start.std(correction=1)) / math.sqrt(self.n_vectors)
 
+    def histogram(self, bins: int) -> tuple[Tensor, Tensor]:
+        """(edges, masses): the averaged measure's mass in ``bins`` equal bins from its smallest to its
+        largest node (float64; edges (bins + 1,) in eigenvalue units, masses (bins,) summing to 1).
+
+        Bin i holds the nodes in [edges[i], edges[i + 1]), the last bin also its right edge. A measure
+        on one point gets edges 1e-3 max(|point|, 1) either side of it.
+        """
+        require_integer("bins", bins, 1)
+        nodes, weights = (values.to(torch.float64) for values in self.pooled())
+        low, high = float(nodes.min()), float(nodes.max())
+        if high <= low:
+            pad = 1e-3 * max(abs(low), 1.0)
+            low, high = low - pad, high + pad
+        edges = torch.linspace(low, high, bins + 1, dtype=torch.float64)
+        index = torch.clamp(torch.bucketize(nodes, edges, right=True) - 1, 0, bins - 1)
+        masses = torch.zeros(bins, dtype=torch.float64).index_add_(0, index, weights)
+        return edges, masses
+
     def density(self, grid: Tensor, width: float) -> Tensor:
         """The averaged measure smoothed by a Gaussian of standard deviation ``width``, on ``grid``.
 

@@ -12,8 +12,10 @@ edge of stability). A loss that grows 10x or stops being finite ends the run as 
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +28,18 @@ from rscbench.measure.ntk import ntk_drift, ntk_gram
 from rscbench.measure.snapshot import measure_snapshot
 from rscbench.measure.spaces import loss_hessian_extremes
 
-__all__ = ["DIVERGENCE_FACTOR", "GradientDescentRun", "geometric_rate", "gradient_descent"]
+__all__ = [
+    "CHECKPOINT_QUANTITIES",
+    "DIVERGENCE_FACTOR",
+    "GradientDescentRun",
+    "checkpoint_record",
+    "geometric_rate",
+    "gradient_descent",
+    "iterate_outcome",
+    "loss_and_gradient",
+    "parameter_distance",
+    "summarize_run",
+]
 
 DIVERGENCE_FACTOR = 10.0
 """A run diverges when the loss exceeds this multiple of L(theta_0), or is not finite."""
@@ -34,7 +47,8 @@ DIVERGENCE_FACTOR = 10.0
 
 @dataclass(frozen=True)
 class GradientDescentRun:
-    """What one GD run did: ``outcome`` is "reached_target", "budget" or "diverged".
+    """What one training run did (GD, or rscbench.measure.optimizers): ``outcome`` is
+    "reached_target", "budget" or "diverged".
 
     ``trajectory`` has one dict per iterate t = 0..steps (loss, grad_norm, distance, eta);
     ``checkpoints`` one dict per RSC checkpoint; ``beta_measurements`` one per beta re-measurement;
@@ -119,23 +133,19 @@ def gradient_descent(
     outcome = "budget"
     first_loss = math.nan
     for step in range(steps + 1):
-        value, gradient = _loss_and_gradient(loss_fn, current)
+        value, gradient = loss_and_gradient(loss_fn, current)
         if step == 0:
             first_loss = value
-        distance = _distance(current, initial)
+        distance = parameter_distance(current, initial)
         trajectory.append({"step": step, "loss": value, "grad_norm": _norm(gradient), "distance": distance})
-        if not math.isfinite(value) or value > DIVERGENCE_FACTOR * first_loss:
-            outcome = "diverged"
-            break
-        reached = value <= target_ratio * first_loss
-        if step % rsc_every == 0 or reached or step == steps:
-            checkpoints.append(
-                _checkpoint(current, X, y, loss, step, initial, kappa, rho2, probes, tol, seed)
-            )
-        if reached:
-            outcome = "reached_target"
-            break
-        if step == steps:
+        checkpoint = functools.partial(
+            checkpoint_record, current, X, y, loss, step, initial, kappa, rho2, probes, tol, seed
+        )
+        ended = iterate_outcome(
+            value, first_loss, step, steps, target_ratio, rsc_every, checkpoint, checkpoints
+        )
+        if ended is not None:
+            outcome = ended
             break
         increased = step > 0 and value > trajectory[-2]["loss"]
         if step % beta_every == 0 or increased:
@@ -157,13 +167,17 @@ def gradient_descent(
             for name, parameter in parameters.items():
                 parameter.sub_(eta * gradient[name])
 
-    summary = _summarize(trajectory, checkpoints, betas, outcome, omega, target_ratio)
+    sharpness = [b["sharpness_before"] for b in betas if b["sharpness_before"] is not None]
+    summary = summarize_run(
+        trajectory, checkpoints, betas, outcome, target_ratio, omega=omega, sharpness=sharpness
+    )
     if outcome != "diverged":
         summary["ntk_drift"] = ntk_drift(gram_initial, ntk_gram(current, X))
     return GradientDescentRun(outcome, len(trajectory) - 1, trajectory, checkpoints, betas, summary)
 
 
-def _loss_and_gradient(loss_fn, model: nn.Module) -> tuple[float, dict[str, Tensor]]:
+def loss_and_gradient(loss_fn, model: nn.Module) -> tuple[float, dict[str, Tensor]]:
+    """``loss_fn`` at ``model``'s parameters and its gradient by name (zeros when the loss is not finite)."""
     leaves = {name: value.detach().clone().requires_grad_(True) for name, value in model.named_parameters()}
     value = loss_fn(leaves)
     if not torch.isfinite(value):
@@ -179,14 +193,40 @@ def _norm(tensors: dict[str, Tensor]) -> float:
     return math.sqrt(sum(float((t.double() ** 2).sum()) for t in tensors.values()))
 
 
-def _distance(model: nn.Module, initial: dict[str, Tensor]) -> float:
+def parameter_distance(model: nn.Module, initial: dict[str, Tensor]) -> float:
+    """||theta - theta_0|| over every parameter (parameter units)."""
     return _norm({name: value.detach() - initial[name] for name, value in model.named_parameters()})
 
 
+def iterate_outcome(
+    value: float,
+    first_loss: float,
+    step: int,
+    steps: int,
+    target_ratio: float,
+    rsc_every: int,
+    checkpoint: Callable[[], dict],
+    checkpoints: list[dict],
+) -> str | None:
+    """What ends a training run at iterate ``step`` with loss ``value``: "diverged" (not finite, or
+    above DIVERGENCE_FACTOR * ``first_loss``), "reached_target" (at most ``target_ratio`` *
+    ``first_loss``), "budget" (the last of ``steps``), or None to go on. A run that has not diverged
+    appends ``checkpoint()`` to ``checkpoints`` every ``rsc_every`` steps, at the target and at the end."""
+    if not math.isfinite(value) or value > DIVERGENCE_FACTOR * first_loss:
+        return "diverged"
+    reached = value <= target_ratio * first_loss
+    if step % rsc_every == 0 or reached or step == steps:
+        checkpoints.append(checkpoint())
+    if reached:
+        return "reached_target"
+    return "budget" if step == steps else None
+
+
 CHECKPOINT_QUANTITIES = ("Q1", "Q4", "Q6", "Q8", "Q10")
+"""What every training checkpoint measures (with ||W_t - W_0||_2 per weight matrix)."""
 
 
-def _checkpoint(
+def checkpoint_record(
     model: nn.Module,
     X: Tensor,
     y: Tensor,
@@ -220,14 +260,18 @@ def _checkpoint(
     return record
 
 
-def _summarize(
+def summarize_run(
     trajectory: list[dict],
     checkpoints: list[dict],
     betas: list[dict],
     outcome: str,
-    omega: float,
     target: float,
+    *,
+    omega: float | None,
+    sharpness: list[float],
 ) -> dict:
+    """The summary keys of :func:`gradient_descent` for any training run; ``predicted_rate`` (the GD
+    theorem's rate) is NaN when ``omega`` is None, ``sharpness_max`` the largest of ``sharpness``."""
     losses = [point["loss"] for point in trajectory]
     rate, r2 = geometric_rate(losses) if outcome != "diverged" else (math.nan, math.nan)
     ratios = [b / a for a, b in itertools.pairwise(losses) if a > 0 and math.isfinite(b)]
@@ -235,7 +279,7 @@ def _summarize(
     lowers = [c["rsc_lower"] for c in later or checkpoints]
     beta_max = max((b["beta_hat"] for b in betas), default=math.nan)
     alpha = min(lowers, default=math.nan)
-    sharpness = [b["sharpness_before"] for b in betas if b["sharpness_before"] is not None]
+    gd_rate = omega is not None and betas and lowers
     return {
         "outcome": outcome,
         "steps_taken": len(trajectory) - 1,
@@ -245,7 +289,7 @@ def _summarize(
         "rate_r2": r2,
         "contraction_median": float(np.median(ratios)) if ratios else math.nan,
         "contraction_max": max(ratios, default=math.nan),
-        "predicted_rate": 1 - omega * (2 - omega) * alpha / beta_max if betas and lowers else math.nan,
+        "predicted_rate": 1 - omega * (2 - omega) * alpha / beta_max if gd_rate else math.nan,
         "rsc_certified_at_init": bool(
             checkpoints and checkpoints[0]["step"] == 0 and checkpoints[0]["rsc_holds"]
         ),

@@ -9,6 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from rscbench.errors import InvalidArgumentError, require_integer
+from rscbench.measure.density import SpectralDensity, spectral_density
+from rscbench.measure.hvp import HessianOperator
 from rscbench.measure.losses import get_loss, loss_function
 from rscbench.measure.ntk import ntk_gram, ntk_spectrum, per_sample_grad_norms, pl_constant
 from rscbench.measure.params import detached_params, model_function, scalar_output
@@ -23,13 +25,18 @@ from rscbench.measure.rsc import (
 )
 from rscbench.measure.spaces import loss_hessian_extremes
 from rscbench.measure.spectrum import hessian_block_norm
+from rscbench.measure.trace import TraceEstimate, hutchpp_trace
 from rscbench.models.paper_net import PaperMLP
-from rscbench.vocabulary import QUANTITIES
+from rscbench.vocabulary import DEFAULT_QUANTITIES, QUANTITIES
 
-__all__ = ["ALL_QUANTITIES", "measure_snapshot"]
+__all__ = ["ALL_QUANTITIES", "DENSITY_BINS", "DENSITY_PREFIX", "measure_snapshot"]
 
 ALL_QUANTITIES = QUANTITIES
 """Every quantity measure_snapshot implements (the vocabulary's QUANTITIES)."""
+DENSITY_BINS = 32
+"""Q12's histogram: the spectral measure's mass in this many equal bins between its extreme nodes."""
+DENSITY_PREFIX = "loss_hessian_density_mass_"
+"""Q12's bin masses are recorded as ``<prefix>00`` .. ``<prefix>31``, lowest eigenvalues first."""
 
 Record = dict[str, float | int | bool | str | None]
 
@@ -46,25 +53,33 @@ def measure_snapshot(
     y: Tensor,
     *,
     loss: str = "square",
-    quantities: Collection[str] = ALL_QUANTITIES,
+    quantities: Collection[str] = DEFAULT_QUANTITIES,
     kappa: float = 0.5,
     rho2: float = 1.0,
     n_probes: int = 16,
     block_probes: int = 2,
     secant_samples: int = 16,
     tol: float = 1e-3,
+    trace_products: int = 99,
+    density_vectors: int = 8,
+    density_steps: int = 64,
     seed: int = 0,
     on_part: Callable[[str], None] | None = None,
 ) -> Record:
-    """Measure the requested ``quantities`` (of Q1-Q4, Q6-Q8, Q10) at the model's parameters.
+    """Measure the requested ``quantities`` (of Q1-Q4, Q6-Q8, Q10-Q12) at the model's parameters.
 
     Returns a flat record (the loss is always included). Probes for Q1/Q2 are the first
     ``n_probes`` (``block_probes``) rows of X. Quantities that need a scalar prediction (all but
-    Q3) are skipped for cross-entropy; Q2 and Q8 need a PaperMLP (its layers, its width), Q8 the
-    square loss. Q8 uses the pieces of Q1, Q4 and Q6, computed once. Every Lanczos estimate
-    reports whether it met ``tol`` (``*_converged``) and, where the kernel returns it, its Ritz
-    residual bound (``*_residual*``, in the estimate's units; Q6's bounds already subtract theirs).
-    Units: rscbench.analysis.metrics.
+    the loss-Hessian ones, Q3, Q11 and Q12) are skipped for cross-entropy; Q2 and Q8 need a
+    PaperMLP (its layers, its width), Q8 the square loss. Q8 uses the pieces of Q1, Q4 and Q6,
+    computed once. Every Lanczos estimate reports whether it met ``tol`` (``*_converged``) and,
+    where the kernel returns it, its Ritz residual bound (``*_residual*``, in the estimate's units;
+    Q6's bounds already subtract theirs). Q11 is the Hutch++ trace of the loss Hessian from
+    ``trace_products`` products, with its 95% confidence interval; Q12 its spectral density by
+    stochastic Lanczos quadrature (``density_vectors`` starts of ``density_steps`` steps): the
+    first two moments tr(H^r)/p with their standard errors over the starts, the extreme nodes and
+    the mass in DENSITY_BINS bins between them. Both draw their probes from generators seeded with
+    ``seed``. Units: rscbench.analysis.metrics.
 
     ``on_part``, when given, is called with a quantity's code as its computation starts (a piece
     several quantities share starts once, under the first requested one that needs it), so the
@@ -103,6 +118,16 @@ def measure_snapshot(
             "loss_hessian_converged": curvature.converged,
             "loss_hessian_n_hvp": curvature.n_hvp,
         }
+    if wanted & {"Q11", "Q12"}:
+        mark("Q11" if "Q11" in wanted else "Q12")
+        operator = HessianOperator(loss_fn, params)
+        if "Q11" in wanted:
+            record |= _trace_record(hutchpp_trace(operator, n_products=trace_products, seed=seed))
+        if "Q12" in wanted:
+            mark("Q12")
+            density = spectral_density(operator, n_vectors=density_vectors, steps=density_steps, seed=seed)
+            record |= _density_record(density)
+        del operator
     if not chosen.scalar_output:
         return record
     paper = isinstance(model, PaperMLP)
@@ -208,3 +233,30 @@ def measure_snapshot(
             "scaled_g_bar_sqnorm": alpha.scaled_g_bar_sqnorm,
         }
     return record
+
+
+def _trace_record(trace: TraceEstimate) -> Record:
+    """Q11's fields: the estimate, its confidence interval and standard error, and its products."""
+    return {
+        "loss_hessian_trace": trace.value,
+        "loss_hessian_trace_ci_low": trace.ci_low,
+        "loss_hessian_trace_ci_high": trace.ci_high,
+        "loss_hessian_trace_std_error": trace.std_error,
+        "loss_hessian_trace_n_products": trace.n_products,
+    }
+
+
+def _density_record(density: SpectralDensity) -> Record:
+    """Q12's fields: moments 1 and 2 with standard errors, extreme nodes, bin masses and products."""
+    mean, mean_se = density.moment(1)
+    second, second_se = density.moment(2)
+    edges, masses = density.histogram(DENSITY_BINS)
+    return {
+        "loss_hessian_density_mean": mean,
+        "loss_hessian_density_mean_se": mean_se,
+        "loss_hessian_density_second_moment": second,
+        "loss_hessian_density_second_moment_se": second_se,
+        "loss_hessian_density_low": float(edges[0]),
+        "loss_hessian_density_high": float(edges[-1]),
+        "loss_hessian_density_n_products": density.n_products,
+    } | {f"{DENSITY_PREFIX}{index:02d}": float(mass) for index, mass in enumerate(masses)}

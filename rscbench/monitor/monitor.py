@@ -6,7 +6,7 @@ loss at the current iterate theta_t and, every ``every`` steps (t = 0, every, 2 
 measures theta_t on a fixed monitoring set (X, y) with the kernels of rscbench.measure:
 measure_snapshot's quantities (Q3, the loss Hessian's extremes, always; by default also Q1
 predictor Hessian norms, Q4, Q6 the RSC certificate and Q10 the NTK spectrum), the sharpness of
-the optimizer's next step (rscbench.monitor.sharpness), the distance ||theta_t - theta_0|| and the
+the optimizer's next step (rscbench.measure.sharpness), the distance ||theta_t - theta_0|| and the
 NTK drift ||K_t - K_0||_F / ||K_0||_F on X. Nothing the user's loop holds is touched: the kernels
 work on detached copies of the parameters, so gradients and optimizer state are as they were.
 ``monitor.finish`` measures the final iterate, ``monitor.record()`` is the run as a
@@ -36,19 +36,12 @@ from torch import Tensor, nn
 
 from rscbench import __version__
 from rscbench.errors import InvalidArgumentError, require_integer
-from rscbench.measure import (
-    HessianOperator,
-    ScaledOperator,
-    loss_function,
-    ntk_drift,
-    ntk_gram,
-    top_eigenpairs,
-)
+from rscbench.measure import loss_function, ntk_drift, ntk_gram
 from rscbench.measure.losses import get_loss
 from rscbench.measure.params import detached_params, model_function, scalar_output
 from rscbench.measure.rsc import check_kappa
+from rscbench.measure.sharpness import step_rule, step_sharpness
 from rscbench.measure.snapshot import ALL_QUANTITIES, measure_snapshot
-from rscbench.monitor.sharpness import step_rule
 from rscbench.report import Report, write_report
 from rscbench.run.specs import MEASUREMENT_VERSION
 from rscbench.run.suites import Experiment, Suite
@@ -315,22 +308,14 @@ class TrainingMonitor:
     def _sharpness(
         self, model: nn.Module, optimizer: torch.optim.Optimizer, snapshot: Mapping[str, Any]
     ) -> dict[str, Any]:
-        rule = step_rule(optimizer, model)
-        fields: dict[str, Any] = {"sharpness_rule": rule.rule, "eta_effective": rule.eta}
-        if rule.eta is None:
-            return fields | {"sharpness": None}
-        if rule.preconditioner_scale is None:
-            return fields | {"sharpness": rule.eta * (snapshot["loss_hessian_lambda_max"] + rule.shift)}
-        operator = HessianOperator(loss_function(model, self.X, self.y, self.loss), detached_params(model))
-        top = top_eigenpairs(
-            ScaledOperator(operator, rule.preconditioner_scale), 1, tol=self.tol, seed=self.seed
+        return step_sharpness(
+            step_rule(optimizer, model),
+            loss_function(model, self.X, self.y, self.loss),
+            detached_params(model),
+            snapshot["loss_hessian_lambda_max"],
+            tol=self.tol,
+            seed=self.seed,
         )
-        value = float(top.values[0])
-        return fields | {
-            "sharpness": rule.eta * value,
-            "preconditioned_lambda_max": value,
-            "preconditioned_converged": top.converged,
-        }
 
 
 def _summary(checkpoints: list[dict[str, Any]], steps: int) -> dict[str, Any]:

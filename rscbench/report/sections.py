@@ -28,8 +28,14 @@ SETTING = (
     "spec.loss",
     "spec.data.dataset",
     "spec.protocol.gd_steps",
+    "spec.protocol.optimizer",
+    "spec.protocol.lr",
+    "spec.protocol.batch_size",
+    "spec.protocol.lr_schedule",
+    "spec.protocol.momentum",
 )
-"""The spec fields a table row is keyed by (besides the experiment); rows are medians over seeds."""
+"""The spec fields a table row is keyed by (besides the experiment); rows are medians over seeds. The
+optimizer's fields appear only where some task set them (the canonical form leaves out defaults)."""
 _NUMERIC_UNITS = ("bool", "text")
 
 
@@ -78,7 +84,9 @@ def measurement_tables(frame: pd.DataFrame, experiments: pd.Series | None = None
         metrics = [
             name
             for name in quantity_metrics(quantity, names)
-            if metric_info(name).unit not in _NUMERIC_UNITS and rows[f"metric.{name}"].notna().any()
+            if metric_info(name).unit not in _NUMERIC_UNITS
+            and metric_info(name).tabulated
+            and rows[f"metric.{name}"].notna().any()
         ]
         if rows.empty or not metrics:
             tables[quantity] = pd.DataFrame({"note": ["requested, but no task measured it"]})

@@ -1,9 +1,10 @@
 """How long a task will take, before it runs: per-quantity work counts calibrated on measured records.
 
-Each quantity of a task is counted as *steps* (matrix-free products, GD steps: the passes whose
-Python and launch overhead dominates small models) and *flops* (multiply-adds of those passes,
-which dominate large ones), from the task's sizes: n samples, P parameters, width m, depth L,
-probes, secant samples, GD steps and checkpoints (:func:`task_work`). A task's time is then
+Each quantity of a task is counted as *steps* (matrix-free products, training steps: the passes
+whose Python and launch overhead dominates small models) and *flops* (multiply-adds of those
+passes, which dominate large ones), from the task's sizes: n samples, P parameters, width m, depth
+L, probes, secant samples, trace products, density starts and steps, training steps, batch size
+and checkpoints (:func:`task_work`). A task's time is then
 
     seconds = setup + sum over its quantities q of (a_q * steps_q + b_q * flops_q)
 
@@ -13,12 +14,13 @@ per-quantity wall times (store schema 4) fit each quantity's own (a_q, b_q); the
 shared (setup, a, b) to task totals. Fits minimise a robust (Cauchy) loss of the log ratio of
 predicted to measured time, so a task slowed by a load spike does not drag the model.
 
-Flops count double in float64 (the kernels move twice the bytes). GD stops early when it reaches
-its target loss, so its expected steps are the step budget times the median fraction of the budget
-the calibration records of the same activation ran. With no CUDA record to calibrate on, a GPU is
-assumed to take this CPU's per-step overhead and to run the flops ASSUMED_GPU_SPEEDUP times faster
-than this CPU was measured to; the model says so (``assumption``). With fewer than MIN_RECORDS
-records there is no model: the time is unknown, never guessed.
+Flops count double in float64 (the kernels move twice the bytes). Training stops early when it
+reaches its target loss, so its expected steps are the step budget times the median fraction of the
+budget the calibration records of the same activation and optimizer ran. With no CUDA record to
+calibrate on, a GPU is assumed to take this CPU's per-step overhead and to run the flops
+ASSUMED_GPU_SPEEDUP times faster than this CPU was measured to; the model says so
+(``assumption``). With fewer than MIN_RECORDS records there is no model: the time is unknown,
+never guessed.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class Work:
 
 
 def _point_work(spec: TaskSpec, quantity: str, n: int, parameters: int) -> Work:
-    """Work of one point quantity (Q1-Q4, Q6, Q7, Q10) for a model of ``parameters`` on ``n`` rows."""
+    """Work of one point quantity (Q1-Q4, Q6, Q7, Q10-Q12) for a model of ``parameters`` on ``n`` rows."""
     k, P = LANCZOS_STEPS, parameters
     probes = min(spec.protocol.probes, n)
     factory = spec.model.is_factory
@@ -95,6 +97,12 @@ def _point_work(spec: TaskSpec, quantity: str, n: int, parameters: int) -> Work:
         return Work(samples, samples * 2 * n * P)
     if quantity == "Q10":  # the Gram: Jacobian rows and their products
         return Work(n if factory else 1, 2 * n * P + 2 * n * n * (P if factory else depth * width))
+    if quantity == "Q11":  # Hutch++: one HVP per product, a QR of the sketch's k images
+        products, sketch = spec.protocol.trace_products, spec.protocol.trace_products // 3
+        return Work(products, products * 6 * n * P + 2 * sketch * sketch * P)
+    if quantity == "Q12":  # SLQ: HVPs and full reorthogonalization against the steps so far
+        vectors, steps = spec.protocol.density_vectors, spec.protocol.density_steps
+        return Work(vectors * steps, vectors * (steps * 6 * n * P + 2 * steps * steps * P))
     return Work(1, 0.0)  # Q8 beyond the pieces above: a formula
 
 
@@ -102,9 +110,10 @@ def task_work(spec: TaskSpec, *, n: int, parameters: int, gd_steps: float | None
     """The work of each quantity ``spec`` measures, for ``n`` rows and ``parameters`` parameters.
 
     Q8 counts the pieces of Q1, Q4 and Q6 it needs that were not asked for. Q9 counts ``gd_steps``
-    steps (default: the protocol's budget) of one gradient each, a checkpoint (Q1, Q4, Q6, Q10)
-    every rsc_every steps and a loss-Hessian re-measurement (Q3) every beta_every steps. Flops
-    count double in float64.
+    steps (default: the protocol's budget) of one gradient each (for sgd, momentum and adam: one
+    over the mini-batch and a loss over all n rows), a checkpoint (Q1, Q4, Q6, Q10) every
+    rsc_every steps and a loss-Hessian re-measurement (Q3; twice for adam's preconditioned
+    sharpness) every beta_every steps. Flops count double in float64.
     """
     asked = set(spec.protocol.quantities)
     work = {q: _point_work(spec, q, n, parameters) for q in spec.protocol.quantities if q != "Q8"}
@@ -116,9 +125,11 @@ def task_work(spec: TaskSpec, *, n: int, parameters: int, gd_steps: float | None
     if protocol.gd_steps > 0:
         steps = protocol.gd_steps if gd_steps is None else gd_steps
         checkpoint = sum((_point_work(spec, q, n, parameters) for q in CHECKPOINT), Work(0, 0.0))
-        measure_beta = _point_work(spec, "Q3", n, parameters)
+        measure_beta = _point_work(spec, "Q3", n, parameters) * (2 if protocol.optimizer == "adam" else 1)
+        rows = n if protocol.batch_size is None else protocol.batch_size
+        per_step = 6 * rows * parameters + (0 if protocol.optimizer == "gd" else 2 * n * parameters)
         work[GD_QUANTITY] = (
-            Work(steps, steps * 6 * n * parameters)
+            Work(steps, steps * per_step)
             + checkpoint * (steps / protocol.rsc_every + 1)
             + measure_beta * (steps / protocol.beta_every + 1)
         )
@@ -137,7 +148,10 @@ def _device_kind(device: str) -> str:
 
 
 def _gd_group(spec: TaskSpec) -> str:
-    return spec.model.activation if not spec.model.is_factory else spec.model.arch
+    """The group whose runs share a GD budget fraction: the activation (or factory), and the
+    optimizer when it is not gd."""
+    group = spec.model.activation if not spec.model.is_factory else spec.model.arch
+    return group if spec.protocol.optimizer == "gd" else f"{group}/{spec.protocol.optimizer}"
 
 
 @dataclass(frozen=True)
@@ -240,7 +254,7 @@ def _samples(records: Iterable[TaskRecord], kind: str) -> list[_Sample]:
 
 
 def _gd_fractions(samples: list[_Sample]) -> dict[str, float]:
-    """Median fraction of the GD budget run, per activation (or factory) and over all (key "")."""
+    """Median fraction of the training budget run, per group (:func:`_gd_group`) and over all (key "")."""
     runs: dict[str, list[float]] = {}
     for sample in samples:
         if sample.gd_fraction is not None:

@@ -17,14 +17,14 @@ from pathlib import Path
 import torch
 
 from rscbench.data import Dataset, load_dataset
-from rscbench.errors import RscbenchError, require_integer
+from rscbench.errors import InvalidArgumentError, RscbenchError, require_integer
 from rscbench.measure.memory import MemoryEstimate
 from rscbench.models.factories import check_factory
 from rscbench.run.builders import build_task_model, load_task_data, parameter_count
 from rscbench.run.cost_model import CostModel, calibrate, calibration_records, paper_parameters
 from rscbench.run.device_memory import available_memory_bytes
 from rscbench.run.specs import DataSpec, TaskSpec
-from rscbench.run.suites import Suite
+from rscbench.run.suites import Selection, Suite
 from rscbench.run.task_memory import task_memory_estimate
 from rscbench.store import ResultStore, TaskRecord
 
@@ -58,12 +58,14 @@ class TaskPlan:
 class RunPlan:
     """What a run of ``suite`` would do: every task's plan, the memory budget per task (bytes; None
     when unknown: the device is absent and no budget was given) and the cost model behind the
-    times of each device (None: no calibration data, those times unknown)."""
+    times of each device (None: no calibration data, those times unknown); ``selection`` is the
+    part of the suite planned (None or empty: all of it)."""
 
     suite: Suite
     tasks: tuple[TaskPlan, ...]
     budget_bytes: int | None
     cost_models: dict[str, CostModel | None]
+    selection: Selection | None = None
 
     @property
     def over_budget(self) -> list[TaskPlan]:
@@ -115,13 +117,20 @@ class RunPlan:
 
 def check_inputs(tasks: Sequence[TaskSpec], *, require_devices: bool = True) -> None:
     """Refuse, before anything runs or is stored, what would fail every task: CUDA absent (unless
-    ``require_devices`` is False), an unreadable npz file, a factory model that cannot be imported,
-    does not build, does not give one scalar per input, or is not reproducible (two builds from one
-    seed must give the same parameters: rscbench.models.factories.check_factory)."""
+    ``require_devices`` is False), an unreadable npz file, a mini-batch larger than the dataset's
+    default n, a factory model that cannot be imported, does not build, does not give one scalar
+    per input, or is not reproducible (two builds from one seed must give the same parameters:
+    rscbench.models.factories.check_factory)."""
     if require_devices and any(task.device == "cuda" for task in tasks) and not torch.cuda.is_available():
         raise RscbenchError("invalid --device='cuda': no CUDA device is available here; allowed: cpu")
     for data in {task.data for task in tasks if task.data.dataset.startswith("npz:")}:
         load_dataset(data.dataset, n=data.n, d=data.d, seed=data.dataset_seed, targets=data.targets)
+    for task in tasks:
+        batch = task.protocol.batch_size
+        if batch is not None and task.data.n is None and batch > (n := load_task_data(task).n):
+            raise InvalidArgumentError(
+                "protocol.batch_size", batch, f"an integer in [1, n = {n}] (the dataset's n)"
+            )
     checked = set()
     for task in tasks:
         key = (task.model.arch, task.model.width, task.model.depth, task.data)
@@ -174,10 +183,12 @@ def plan_run(
     workers: int = 1,
     memory_budget_bytes: int | None = None,
     tasks: Sequence[TaskSpec] | None = None,
+    selection: Selection | None = None,
     require_devices: bool = True,
     reports_root: str | Path | None = "reports",
 ) -> RunPlan:
-    """The plan of running ``tasks`` (default: all of ``suite``) into the store at ``store_path``.
+    """The plan of running ``tasks`` (default: those of ``suite`` that ``selection`` keeps,
+    :meth:`Selection.tasks`; all without one) into the store at ``store_path``.
 
     Checks the inputs first (:func:`check_inputs`; ``require_devices=False`` plans for a device
     this machine lacks). Each task gets its memory estimate (rscbench.run.task_memory) and its
@@ -186,7 +197,11 @@ def plan_run(
     is :func:`task_budget_bytes`, or None when a device is absent and no ``memory_budget_bytes``
     is given. Nothing runs and nothing is written.
     """
-    chosen = list(suite.tasks() if tasks is None else tasks)
+    if tasks is not None and selection:
+        raise InvalidArgumentError("selection", str(selection), "none when tasks are given")
+    if tasks is None:
+        tasks = selection.tasks(suite) if selection else suite.tasks()
+    chosen = list(tasks)
     check_inputs(chosen, require_devices=require_devices)
     devices = {task.device for task in chosen}
     present = "cuda" not in devices or torch.cuda.is_available()
@@ -213,4 +228,4 @@ def plan_run(
         )
         memory = task_memory_estimate(task, data, model)
         plans.append(TaskPlan(task, experiments[task.task_id], memory, task.task_id in stored, seconds))
-    return RunPlan(suite, tuple(plans), budget, models)
+    return RunPlan(suite, tuple(plans), budget, models, selection)

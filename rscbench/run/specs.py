@@ -20,11 +20,14 @@ from rscbench.data import dataset_spec
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.models.activations import ACTIVATIONS
 from rscbench.vocabulary import (
+    DEFAULT_QUANTITIES,
     DEVICES,
     DTYPES,
     FACTORY_REFERENCE,
     GD_QUANTITY,
     LOSS_NAMES,
+    LR_SCHEDULES,
+    OPTIMIZERS,
     QUANTITIES,
     QUANTITY_NAMES,
     SELECTABLE_QUANTITIES,
@@ -34,7 +37,9 @@ from rscbench.vocabulary import (
 __all__ = [
     "DEVICES",
     "DTYPES",
+    "LATER_FIELDS",
     "MEASUREMENT_VERSION",
+    "OPTIMIZER_FIELDS",
     "QUANTITIES",
     "QUANTITY_CHOICES",
     "DataSpec",
@@ -147,19 +152,28 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class ProtocolSpec:
-    """What to measure and how: probes, the cone, tolerances and the GD protocol (Q1-Q10).
+    """What to measure and how: probes, the cone, tolerances and the training protocol (Q1-Q12).
 
     ``quantities`` may name each quantity by code or by name (rscbench.vocabulary.QUANTITY_NAMES);
     it is stored as the codes of the quantities measured at a point, in docs/science.md order. Q9
-    (gradient descent) runs exactly when ``gd_steps`` > 0: naming it is allowed then (and then the
-    point quantities may be empty), refused with ``gd_steps = 0``, and it is not stored, so a task
-    written with or without it has one id. ``gd_steps = 0`` measures at initialization only. GD
-    uses eta = omega / beta_hat with beta_hat re-measured every ``beta_every`` steps (and after any
-    step that increased the loss), stops at loss <= target_ratio * L(theta_0), and records
-    Q4/Q6/Q8/Q10 every ``rsc_every`` steps.
+    (training) runs exactly when ``gd_steps`` > 0: naming it is allowed then (and then the point
+    quantities may be empty), refused with ``gd_steps = 0``, and it is not stored, so a task
+    written with or without it has one id. ``gd_steps = 0`` measures at initialization only.
+    Q11 (Hutch++ trace of the loss Hessian) takes ``trace_products`` Hessian-vector products; Q12
+    (its spectral density by stochastic Lanczos quadrature) ``density_vectors`` starts of
+    ``density_steps`` Lanczos steps.
+
+    ``optimizer`` "gd" is the theorem's full-batch GD: eta = omega / beta_hat with beta_hat
+    re-measured every ``beta_every`` steps (and after any step that increased the loss); it keeps
+    ``lr``, ``batch_size``, ``lr_schedule`` and ``momentum`` at their defaults. "sgd", "momentum"
+    (heavy ball, ``momentum`` its coefficient) and "adam" (``momentum`` its beta1) train for
+    ``gd_steps`` steps with learning rate ``lr`` under ``lr_schedule``, on mini-batches of
+    ``batch_size`` rows (None: the full batch), and keep ``omega`` at its default. Every optimizer
+    stops at loss <= target_ratio * L(theta_0), measures the loss Hessian every ``beta_every``
+    steps and records Q1/Q4/Q6/Q8/Q10 every ``rsc_every`` steps.
     """
 
-    quantities: tuple[str, ...] = QUANTITIES
+    quantities: tuple[str, ...] = DEFAULT_QUANTITIES
     probes: int = 16
     kappa: float = 0.5
     rho2: float = 1.0
@@ -170,6 +184,14 @@ class ProtocolSpec:
     target_ratio: float = 1e-3
     beta_every: int = 10
     rsc_every: int = 10
+    trace_products: int = 99
+    density_vectors: int = 8
+    density_steps: int = 64
+    optimizer: str = "gd"
+    lr: float | None = None
+    batch_size: int | None = None
+    lr_schedule: str = "constant"
+    momentum: float = 0.9
 
     def __post_init__(self) -> None:
         _integer("protocol", "gd_steps", self.gd_steps, 0)
@@ -183,12 +205,64 @@ class ProtocolSpec:
         _number("protocol", "target_ratio", self.target_ratio, "a number in (0, 1)", lambda v: 0 < v < 1)
         _integer("protocol", "beta_every", self.beta_every, 1)
         _integer("protocol", "rsc_every", self.rsc_every, 1)
+        _integer("protocol", "trace_products", self.trace_products, 5)
+        _integer("protocol", "density_vectors", self.density_vectors, 1)
+        _integer("protocol", "density_steps", self.density_steps, 1)
+        _check_optimizer(self)
 
     @property
     def measured(self) -> tuple[str, ...]:
         """Every quantity this protocol measures: the point quantities, and Q9 when gd_steps > 0."""
         gd = (GD_QUANTITY,) if self.gd_steps > 0 else ()
         return tuple(q for q in SELECTABLE_QUANTITIES if q in self.quantities or q in gd)
+
+
+OPTIMIZER_FIELDS = ("lr", "batch_size", "lr_schedule", "momentum")
+"""The fields of the sgd, momentum and adam optimizers; gd keeps them at their defaults."""
+LATER_FIELDS = ("trace_products", "density_vectors", "density_steps", "optimizer", *OPTIMIZER_FIELDS)
+"""Protocol fields added after the canonical form was fixed: left out of it at their defaults, so the
+id of a task that leaves them there is the id it had before they existed."""
+
+
+def _check_optimizer(protocol: ProtocolSpec) -> None:
+    """Validate the optimizer and its fields against each other (see ProtocolSpec)."""
+    _choice("protocol", "optimizer", protocol.optimizer, OPTIMIZERS)
+    _choice("protocol", "lr_schedule", protocol.lr_schedule, LR_SCHEDULES)
+    name = protocol.optimizer
+    if name == "gd":
+        for key in OPTIMIZER_FIELDS:
+            default = getattr(ProtocolSpec, key)
+            if getattr(protocol, key) != default:
+                raise InvalidArgumentError(
+                    f"protocol.{key}",
+                    getattr(protocol, key),
+                    f"{default!r} with optimizer='gd' (its step is omega / beta_hat on the full batch); "
+                    "an optimizer of sgd, momentum or adam takes it",
+                )
+        return
+    with_name = f"with optimizer={name!r}"
+    if protocol.gd_steps == 0:
+        raise InvalidArgumentError(
+            "protocol.optimizer", name, "gd with gd_steps = 0 (an optimizer trains for gd_steps > 0 steps)"
+        )
+    if protocol.lr is None:
+        raise InvalidArgumentError("protocol.lr", None, f"a finite number > 0 {with_name}")
+    _number("protocol", "lr", protocol.lr, f"a finite number > 0 {with_name}", lambda v: v > 0)
+    if protocol.omega != ProtocolSpec.omega:
+        raise InvalidArgumentError(
+            "protocol.omega",
+            protocol.omega,
+            f"{ProtocolSpec.omega!r} {with_name} (omega sets gd's step only)",
+        )
+    if protocol.batch_size is not None:
+        _integer("protocol", "batch_size", protocol.batch_size, 1)
+    if name == "sgd" and protocol.momentum != ProtocolSpec.momentum:
+        raise InvalidArgumentError(
+            "protocol.momentum",
+            protocol.momentum,
+            f"{ProtocolSpec.momentum!r} with optimizer='sgd' (plain SGD has none; use optimizer='momentum')",
+        )
+    _number("protocol", "momentum", protocol.momentum, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 QUANTITY_CHOICES = ", ".join(f"{code} ({QUANTITY_NAMES[code]})" for code in SELECTABLE_QUANTITIES)
@@ -241,10 +315,19 @@ class TaskSpec:
             raise InvalidArgumentError(
                 "task.loss", self.loss, "square or logistic when protocol.gd_steps > 0"
             )
+        batch, n = self.protocol.batch_size, self.data.n
+        if batch is not None and n is not None and batch > n:
+            raise InvalidArgumentError("protocol.batch_size", batch, f"an integer in [1, n = {n}]")
 
     def canonical(self) -> dict[str, Any]:
-        """The spec as a plain dict with floats normalized, sections and keys in a fixed order."""
-        return _normalize(dataclasses.asdict(self))
+        """The spec as a plain dict with floats normalized, sections and keys in a fixed order; the
+        LATER_FIELDS of the protocol appear only where they differ from their defaults."""
+        values = _normalize(dataclasses.asdict(self))
+        protocol = values["protocol"]
+        for name in LATER_FIELDS:
+            if protocol[name] == getattr(ProtocolSpec, name):
+                del protocol[name]
+        return values
 
     @property
     def task_id(self) -> str:
@@ -293,7 +376,8 @@ def _build(section, name: str, values: Any):
 
 def _coerce(spec_field: dataclasses.Field, value: Any) -> Any:
     """Accept an int where a float is expected (TOML and JSON write 1 for 1.0)."""
-    if spec_field.type in ("float", float) and isinstance(value, int) and not isinstance(value, bool):
+    floats = ("float", float, "float | None")
+    if spec_field.type in floats and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
 

@@ -20,7 +20,17 @@ from typing import Any
 from rscbench.errors import InvalidArgumentError, RscbenchError
 from rscbench.run.specs import TaskSpec, flat_fields, flat_values, task_from_flat
 
-__all__ = ["Experiment", "Suite", "grid_axes", "load_suite", "shipped_suites", "task_labels", "task_order"]
+__all__ = [
+    "Experiment",
+    "Selection",
+    "Suite",
+    "grid_axes",
+    "load_suite",
+    "parse_selection",
+    "shipped_suites",
+    "task_labels",
+    "task_order",
+]
 
 LIST_FIELDS = ("quantities",)
 
@@ -71,6 +81,92 @@ class Suite:
     def axes(self) -> dict[str, tuple[str, ...]]:
         """experiment name -> its grid axes in the suite file's order."""
         return {experiment.name: experiment.axes for experiment in self.experiments}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Part of a suite to run (``rscbench run --experiment NAME --select FIELD=VALUE[,VALUE]``):
+    the ``experiments`` named (empty: every one) and, for each field of ``fields`` (flat task field
+    -> values as text), only the tasks whose value is one of those. Empty: the whole suite."""
+
+    experiments: tuple[str, ...] = ()
+    fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.experiments or self.fields)
+
+    def __str__(self) -> str:
+        parts = [f"experiment={','.join(self.experiments)}"] if self.experiments else []
+        return " ".join(parts + [f"{name}={','.join(values)}" for name, values in self.fields])
+
+    def tasks(self, suite: Suite) -> list[TaskSpec]:
+        """The tasks of ``suite`` this selection keeps, in suite order.
+
+        Raises InvalidArgumentError naming the bad part and what is allowed: an experiment the
+        suite lacks, a field that is not a task field, a value the field never takes in the chosen
+        experiments, or a selection that no task meets.
+        """
+        names = [experiment.name for experiment in suite.experiments]
+        for name in self.experiments:
+            if name not in names:
+                raise InvalidArgumentError(
+                    "--experiment", name, f"an experiment of {suite.name}: " + ", ".join(names)
+                )
+        known = [name for name in flat_fields() if name not in LIST_FIELDS]
+        for name, _ in self.fields:
+            if name not in known:
+                raise InvalidArgumentError("--select", name, "a task field: " + ", ".join(known))
+        owner = suite.experiment_of()
+        chosen = [t for t in suite.tasks() if not self.experiments or owner[t.task_id] in self.experiments]
+        kept = chosen
+        for name, texts in self.fields:
+            allowed = sorted(
+                {_text(flat_values(t)[name]): flat_values(t)[name] for t in chosen}.items(),
+                key=lambda pair: _sortable((pair[1],)),
+            )
+            for text in texts:
+                if not any(_matches(text, value) for _, value in allowed):
+                    where = f"the chosen experiments of {suite.name}" if self.experiments else suite.name
+                    raise InvalidArgumentError(
+                        f"--select {name}",
+                        text,
+                        f"a value {name} takes in {where}: " + ", ".join(shown for shown, _ in allowed),
+                    )
+            kept = [t for t in kept if any(_matches(text, flat_values(t)[name]) for text in texts)]
+        if not kept:
+            raise InvalidArgumentError("selection", str(self), f"one that some task of {suite.name} meets")
+        return kept
+
+
+def _matches(text: str, value: Any) -> bool:
+    """Whether ``text`` (as typed on the command line) names the task field value ``value``."""
+    if isinstance(value, bool) or value is None:
+        return text.lower() == str(value).lower()
+    if isinstance(value, int | float):
+        try:
+            return float(text) == value
+        except ValueError:
+            return False
+    return text == _text(value)
+
+
+def parse_selection(selects: Sequence[str] = (), experiments: Sequence[str] = ()) -> Selection:
+    """The :class:`Selection` of ``--select FIELD=VALUE[,VALUE]`` texts (a field named twice keeps
+    the values of both) and ``--experiment`` names. Raises InvalidArgumentError for a text not of
+    that form; :meth:`Selection.tasks` refuses a field that is not a task field (``quantities``, a
+    list, is never selected)."""
+    fields: dict[str, list[str]] = {}
+    for text in selects:
+        name, _, values = text.partition("=")
+        name = name.strip()
+        picked = [value.strip() for value in values.split(",") if value.strip()]
+        if not name or not picked:
+            raise InvalidArgumentError("--select", text, "FIELD=VALUE[,VALUE], e.g. width=32,64")
+        values_of = fields.setdefault(name, [])
+        values_of += [value for value in dict.fromkeys(picked) if value not in values_of]
+    return Selection(
+        tuple(dict.fromkeys(experiments)), tuple((name, tuple(values)) for name, values in fields.items())
+    )
 
 
 def grid_axes(tasks: Sequence[TaskSpec], preferred: Sequence[str] = ()) -> list[str]:

@@ -1,5 +1,5 @@
 """Run one task: build its dataset and model (the paper's network or a user's factory) from the spec,
-measure at init, then run GD if asked."""
+measure at init, then train if asked (the theorem's GD, or the protocol's sgd, momentum or adam)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rscbench.data import targets_for
 from rscbench.errors import RscbenchError, require_integer
 from rscbench.measure.gd import gradient_descent
 from rscbench.measure.memory import check_budget
+from rscbench.measure.optimizers import train
 from rscbench.measure.snapshot import measure_snapshot
 from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data, parameter_count
 from rscbench.run.device_memory import available_memory_bytes
@@ -38,16 +39,18 @@ def measure_task(
     memory_budget_bytes: int | None = None,
     on_part: Callable[[str], None] | None = None,
 ) -> TaskOutcome:
-    """Measure ``spec``: the init snapshot (its protocol's point quantities, if any), then GD when
-    gd_steps > 0. ``on_part`` is called with each quantity's code as it starts (Q9 for GD), for
+    """Measure ``spec``: the init snapshot (its protocol's point quantities, if any), then training
+    when gd_steps > 0: gradient_descent for optimizer "gd", rscbench.measure.optimizers.train for
+    the others. ``on_part`` is called with each quantity's code as it starts (Q9 for training), for
     rscbench.run.task_clock.
 
-    Metrics at init keep their snapshot names; GD summaries are prefixed ``gd_``; the trajectory
-    holds one dict per GD iterate with the checkpoint and beta re-measurement fields merged in at
-    their steps; ``memory_estimate_bytes`` is the task's estimated peak. A diverged run is an
-    outcome (status "diverged"), not an error. Raises RscbenchError for a spec that cannot run here
-    (e.g. CUDA requested but absent), and MemoryBudgetError, before allocating the model, when the
-    estimate exceeds ``memory_budget_bytes`` (default: the device's available memory).
+    Metrics at init keep their snapshot names; training summaries are prefixed ``gd_`` whatever the
+    optimizer; the trajectory holds one dict per iterate with the checkpoint and curvature
+    re-measurement fields merged in at their steps; ``memory_estimate_bytes`` is the task's
+    estimated peak. A diverged run is an outcome (status "diverged"), not an error. Raises
+    RscbenchError for a spec that cannot run here (e.g. CUDA requested but absent), and
+    MemoryBudgetError, before allocating the model, when the estimate exceeds
+    ``memory_budget_bytes`` (default: the device's available memory).
     """
     if spec.device == "cuda" and not torch.cuda.is_available():
         raise RscbenchError("invalid device='cuda': no CUDA device is available; allowed: cpu")
@@ -82,6 +85,9 @@ def measure_task(
             quantities=protocol.quantities,
             n_probes=protocol.probes,
             secant_samples=protocol.secant_samples,
+            trace_products=protocol.trace_products,
+            density_vectors=protocol.density_vectors,
+            density_steps=protocol.density_steps,
             seed=spec.seed,
             on_part=on_part,
             **shared,
@@ -90,25 +96,37 @@ def measure_task(
         return TaskOutcome("ok", "", metrics, [])
     if on_part is not None:
         on_part(GD_QUANTITY)
-    run = gradient_descent(
-        model,
-        X,
-        y,
-        steps=protocol.gd_steps,
-        omega=protocol.omega,
-        target_ratio=protocol.target_ratio,
-        beta_every=protocol.beta_every,
-        rsc_every=protocol.rsc_every,
-        probes=protocol.probes,
-        seed=spec.seed,
-        **shared,
-    )
+    common = {
+        "steps": protocol.gd_steps,
+        "target_ratio": protocol.target_ratio,
+        "beta_every": protocol.beta_every,
+        "rsc_every": protocol.rsc_every,
+        "probes": protocol.probes,
+        "seed": spec.seed,
+    } | shared
+    if protocol.optimizer == "gd":
+        run = gradient_descent(model, X, y, omega=protocol.omega, **common)
+    else:
+        run = train(
+            model,
+            X,
+            y,
+            optimizer=protocol.optimizer,
+            lr=protocol.lr,
+            batch_size=protocol.batch_size,
+            lr_schedule=protocol.lr_schedule,
+            momentum=protocol.momentum,
+            **common,
+        )
     metrics |= {f"gd_{key}": value for key, value in run.summary.items()}
     trajectory = [dict(point) for point in run.trajectory]
     for extra in (*run.checkpoints, *run.beta_measurements):
         trajectory[extra["step"]] |= {key: value for key, value in extra.items() if key != "step"}
     if run.outcome == "diverged":
         last = run.trajectory[-1]["loss"]
-        message = f"GD diverged at step {run.steps}: loss {last:.6g} (non-finite or > 10x the initial loss)"
+        name = "GD" if protocol.optimizer == "gd" else protocol.optimizer
+        message = (
+            f"{name} diverged at step {run.steps}: loss {last:.6g} (non-finite or > 10x the initial loss)"
+        )
         return TaskOutcome("diverged", message, metrics, trajectory)
     return TaskOutcome("ok", "", metrics, trajectory)

@@ -11,6 +11,12 @@ from collections.abc import Callable
 import torch
 
 from rscbench.data import Dataset
+from rscbench.measure.estimator_memory import (
+    density_bytes,
+    optimizer_state_vectors,
+    preconditioned_top_bytes,
+    trace_bytes,
+)
 from rscbench.measure.memory import (
     KernelMemory,
     MemoryEstimate,
@@ -31,12 +37,17 @@ __all__ = ["GD_CHECKPOINT_QUANTITIES", "estimate_memory", "estimate_task_memory"
 
 
 def _snapshot_kernels(
-    sizes: Sizes, quantities: set[str], loss: str, probes: int, strategy: str
+    sizes: Sizes, quantities: set[str], spec: TaskSpec, probes: int, strategy: str
 ) -> list[KernelMemory]:
     """The kernels measure_snapshot runs for ``quantities`` (rscbench.measure.snapshot)."""
+    loss, protocol = spec.loss, spec.protocol
     kernels = [kernel_memory("loss", [(2, sizes.act(), "act")])]
     if "Q3" in quantities:
         kernels.append(loss_hessian_bytes(sizes))
+    if "Q11" in quantities:
+        kernels.append(trace_bytes(sizes, protocol.trace_products))
+    if "Q12" in quantities:
+        kernels.append(density_bytes(sizes, protocol.density_steps))
     if loss == "cross_entropy":
         return kernels
     theorem = "Q8" in quantities and loss == "square" and sizes.structured
@@ -64,24 +75,30 @@ def estimate_task_memory(spec: TaskSpec, sizes: Sizes, *, data_bytes: int = 0) -
     The baseline is the model (P) and ``data_bytes`` (the loaded data and its copy in the task's
     dtype); the kernels are those measure_snapshot runs for the protocol's quantities, each with a
     full Lanczos basis (the worst case: fewer steps hold less) in the space it runs in (the
-    structured subspace for the paper network's loss Hessian where preferred), Q1 with the strategy "auto"
-    picks (structured for the paper's network, else loop on the CPU and vmap on CUDA), and, when
-    gd_steps > 0, gradient descent: its copy of the parameters, theta_0, the gradient and the
-    initial NTK Gram (3 P + n^2 s) around its largest checkpoint kernel or beta re-measurement.
+    structured subspace for the paper network's loss Hessian where preferred), Q1 with the strategy
+    "auto" picks (structured for the paper's network, else loop on the CPU and vmap on CUDA), Q11
+    and Q12 at their products and steps (rscbench.measure.estimator_memory), and, when
+    gd_steps > 0, training: its copy of the parameters, theta_0, the gradient, the initial NTK Gram
+    and the optimizer's state (3 P + n^2 s, plus P for momentum or 2 P for adam) around its largest
+    checkpoint kernel, beta re-measurement or (adam) preconditioned sharpness.
     """
     protocol = spec.protocol
     probes = min(protocol.probes, sizes.n)
     strategy = "structured" if sizes.structured else ("vmap" if spec.device == "cuda" else "loop")
-    kernels = _snapshot_kernels(sizes, set(protocol.quantities), spec.loss, probes, strategy)
+    kernels = _snapshot_kernels(sizes, set(protocol.quantities), spec, probes, strategy)
     if protocol.gd_steps > 0:
-        inner = _snapshot_kernels(sizes, GD_CHECKPOINT_QUANTITIES, spec.loss, probes, strategy)
+        inner = _snapshot_kernels(sizes, GD_CHECKPOINT_QUANTITIES, spec, probes, strategy)
         inner.append(loss_hessian_bytes(sizes))
+        if protocol.optimizer == "adam":
+            inner.append(preconditioned_top_bytes(sizes))
         largest = max(inner, key=lambda kernel: kernel.bytes)
+        state = optimizer_state_vectors(protocol.optimizer)
+        name = "gradient_descent" if protocol.optimizer == "gd" else f"training ({protocol.optimizer})"
         kernels.append(
             KernelMemory(
-                "gradient_descent",
-                3 * sizes.vector + sizes.n * sizes.n * sizes.itemsize + largest.bytes,
-                f"3 P + n^2 s (GD state) + {largest.name} ({largest.formula})",
+                name,
+                (3 + state) * sizes.vector + sizes.n * sizes.n * sizes.itemsize + largest.bytes,
+                f"{3 + state} P + n^2 s (training state) + {largest.name} ({largest.formula})",
             )
         )
     return MemoryEstimate(sizes.vector + data_bytes, tuple(kernels))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from synthetic_records import fast_drop_then_geometric, gd_family, judged
 
@@ -113,3 +114,26 @@ def test_the_committed_cpu_default_gd_runs(tmp_path) -> None:
     assert v5["reached_target"] == 12 and v5["geometric_tail"] == 12 and v5["pl_bound_holds"] == 12
     assert 0.98 < v5["late_rate_median"] < 0.995 and v5["one_line_r2_median"] < 0.9
     assert found[("V5", "relu sigma1=1", "geometric tail")].status == HOLDS
+
+
+def test_a_family_trained_with_another_optimizer_is_a_labelled_control_not_the_theorem_gd() -> None:
+    """The same curves trained with adam beside the GD family: the GD rows stay covered; the adam rows
+    are V6 controls under their own subject, and a suite of adam runs alone leaves V4 not measured."""
+    gd_rows, gd_paths = gd_family()
+    adam_rows, adam_paths = gd_family()
+    for row in adam_rows:
+        row |= {"spec.protocol.optimizer": "adam", "spec.protocol.lr": 0.01}
+        row["task_id"] += "-adam"
+    for point in adam_paths:
+        point["task_id"] += "-adam"
+    found = judged(gd_rows + adam_rows, gd_paths + adam_paths)
+    assert found[("V4", TANH, "certified fraction")].covered
+    control = found[("V4", f"{TANH} [adam]", "certified fraction")]
+    assert control.id == "V6" and not control.covered and control.status == HOLDS
+    assert "not the theorem's full-batch GD" in control.expectation
+    assert control.source["protocol.optimizer"] == "adam" and control.source["protocol.lr"] == 0.01
+    assert "optimizer" not in str(found[("V4", TANH, "certified fraction")].source)
+    alone = judge(pd.DataFrame(adam_rows), pd.DataFrame(adam_paths))
+    missing = [v for v in alone if v.id == "V4"]
+    assert [v.status for v in missing] == ["not measured"]
+    assert {v.subject for v in alone if v.form == "V4" and v.id == "V6"} == {f"{TANH} [adam]"}

@@ -130,7 +130,7 @@ def test_a_non_finite_loss_is_recorded_as_diverged() -> None:
         ({"X": torch.zeros(3)}, "X"),
         ({"y": torch.zeros(5)}, "y"),
         ({"every": 0}, "every"),
-        ({"quantities": ["Q11"]}, "quantities"),
+        ({"quantities": ["Q13"]}, "quantities"),
         ({"loss": "hinge"}, "loss"),
         ({"kappa": 0.0}, "kappa"),
         ({"tol": 1.5}, "tol"),

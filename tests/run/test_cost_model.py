@@ -132,3 +132,20 @@ def test_no_model_without_records_and_a_stated_gpu_assumption_without_cuda_recor
     fitted = calibrate(cuda_records, "cuda")
     assert fitted is not None and "cuda records" in fitted.assumption
     assert not math.isnan(fitted.setup)
+
+
+def test_trace_density_and_optimizer_work_follow_their_counts() -> None:
+    P = paper_parameters(spec(), 8)
+    trace = task_work(spec(quantities=["Q11"], trace_products=30), n=32, parameters=P)["Q11"]
+    assert trace.steps == 30 and task_work(spec(quantities=["Q11"]), n=32, parameters=P)["Q11"].steps == 99
+    density = task_work(spec(quantities=["Q12"], density_vectors=4, density_steps=16), n=32, parameters=P)
+    assert density["Q12"].steps == 64
+    longer = task_work(spec(quantities=["Q12"], density_vectors=4, density_steps=32), n=32, parameters=P)
+    assert longer["Q12"].flops > 2 * density["Q12"].flops  # reorthogonalization grows with steps^2
+    trained = {"gd_steps": 100, "quantities": ["Q1"], "lr": 0.1}
+    full = task_work(spec(optimizer="sgd", **trained), n=32, parameters=P)["Q9"]
+    batched = task_work(spec(optimizer="sgd", batch_size=8, **trained), n=32, parameters=P)["Q9"]
+    adam = task_work(spec(optimizer="adam", **trained), n=32, parameters=P)["Q9"]
+    assert batched.flops < full.flops < adam.flops and batched.steps == full.steps
+    gd = task_work(spec(gd_steps=100, quantities=["Q1"]), n=32, parameters=P)["Q9"]
+    assert gd.flops < full.flops  # sgd adds a full-batch loss per step to the gradient

@@ -53,6 +53,23 @@ def test_canonical_round_trip() -> None:
         ({"seed": -1}, "task.seed"),
         ({"loss": "cross_entropy", "gd_steps": 10}, "task.loss"),
         ({"widht": 8}, "task field"),
+        ({"trace_products": 4}, "protocol.trace_products"),
+        ({"density_vectors": 0}, "protocol.density_vectors"),
+        ({"density_steps": 0}, "protocol.density_steps"),
+        ({"optimizer": "lbfgs", "gd_steps": 5, "lr": 0.1}, "protocol.optimizer"),
+        ({"optimizer": "adam", "lr": 0.1}, "protocol.optimizer"),
+        ({"optimizer": "sgd", "gd_steps": 5}, "protocol.lr"),
+        ({"optimizer": "sgd", "gd_steps": 5, "lr": -0.1}, "protocol.lr"),
+        ({"optimizer": "sgd", "gd_steps": 5, "lr": 0.1, "omega": 0.5}, "protocol.omega"),
+        ({"optimizer": "sgd", "gd_steps": 5, "lr": 0.1, "momentum": 0.5}, "protocol.momentum"),
+        ({"optimizer": "momentum", "gd_steps": 5, "lr": 0.1, "momentum": 1.0}, "protocol.momentum"),
+        ({"optimizer": "adam", "gd_steps": 5, "lr": 0.1, "batch_size": 0}, "protocol.batch_size"),
+        ({"optimizer": "adam", "gd_steps": 5, "lr": 0.1, "batch_size": 65}, "protocol.batch_size"),
+        ({"optimizer": "adam", "gd_steps": 5, "lr": 0.1, "lr_schedule": "linear"}, "protocol.lr_schedule"),
+        ({"gd_steps": 5, "lr": 0.1}, "protocol.lr"),
+        ({"gd_steps": 5, "batch_size": 8}, "protocol.batch_size"),
+        ({"gd_steps": 5, "lr_schedule": "cosine"}, "protocol.lr_schedule"),
+        ({"gd_steps": 5, "momentum": 0.5}, "protocol.momentum"),
     ],
     ids=lambda value: str(value),
 )
@@ -60,6 +77,67 @@ def test_bad_fields_name_the_field(flat: dict, argument: str) -> None:
     with pytest.raises(InvalidArgumentError) as error:
         task_from_flat(flat)
     assert error.value.argument == argument
+
+
+def test_an_optimizer_error_is_one_line_naming_field_value_and_allowed() -> None:
+    with pytest.raises(InvalidArgumentError) as error:
+        task_from_flat({"gd_steps": 5, "batch_size": 8})
+    text = str(error.value)
+    assert text.startswith("invalid protocol.batch_size=8: allowed None with optimizer='gd'")
+    assert "\n" not in text
+
+
+def test_new_fields_at_their_defaults_keep_the_canonical_form_and_the_id() -> None:
+    """The fields added after the canonical form was fixed (Q11/Q12 settings, the optimizer) are left
+    out of it at their defaults: an id computed before they existed is the id now."""
+    task = task_from_flat(
+        {
+            "n": 24,
+            "d": 8,
+            "width": 32,
+            "probes": 4,
+            "secant_samples": 4,
+            "gd_steps": 30,
+            "quantities": ["Q1", "Q4"],
+        }
+    )
+    assert set(task.canonical()["protocol"]) == {
+        "quantities",
+        "probes",
+        "kappa",
+        "rho2",
+        "tol",
+        "secant_samples",
+        "gd_steps",
+        "omega",
+        "target_ratio",
+        "beta_every",
+        "rsc_every",
+    }
+    adam = task_from_flat({"gd_steps": 30, "optimizer": "adam", "lr": 0.01, "batch_size": 16})
+    assert {"optimizer", "lr", "batch_size"} <= set(adam.canonical()["protocol"])
+    assert "lr_schedule" not in adam.canonical()["protocol"]
+    assert TaskSpec.from_dict(adam.canonical()) == adam
+    assert adam.task_id != task_from_flat({"gd_steps": 30, "optimizer": "adam", "lr": 0.01}).task_id
+    assert (
+        task_from_flat({"trace_products": 30, "quantities": ["Q11"]}).canonical()["protocol"][
+            "trace_products"
+        ]
+        == 30
+    )
+
+
+def test_cpu_default_task_ids_match_its_committed_report() -> None:
+    """New protocol fields must not move the ids of the tasks the committed cpu-default report holds."""
+    import json
+    from pathlib import Path
+
+    from rscbench.run.suites import load_suite
+
+    report = Path(__file__).resolve().parents[2] / "reports/cpu-default/20261124T071526Z-7f51d3e9/report.json"
+    stored = {task["task_id"] for task in json.loads(report.read_text())["tasks"]}
+    assert {task.task_id for task in load_suite("cpu-default").tasks()} == stored
+    assert len(stored) == 159
 
 
 def test_quantities_by_name_or_code_and_q9_only_with_gd_steps() -> None:

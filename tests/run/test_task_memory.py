@@ -48,6 +48,29 @@ def test_a_task_plan_has_the_kernels_its_protocol_runs() -> None:
     assert estimate.breakdown()["baseline"] == sizes.vector + 1000
 
 
+def test_trace_density_and_each_optimizer_add_their_kernels() -> None:
+    from rscbench.measure import estimator_memory
+
+    sizes = Sizes.paper(64, 16, 256, 2)
+    estimate = estimate_task_memory(
+        spec(quantities=["Q11", "Q12"], trace_products=30, density_steps=20), sizes
+    )
+    assert estimate.kernel("loss_hessian_trace") == estimator_memory.trace_bytes(sizes, 30)
+    # float32: the int64 and float64 draws of the 10-column sketch, 16 bytes per entry, beside 4 P
+    assert estimate.kernel("loss_hessian_trace").bytes == (
+        10 * sizes.parameters * 16 + 4 * sizes.vector + 7 * sizes.act() + memory.OVERHEAD_BYTES
+    )
+    assert estimate.kernel("loss_hessian_density").bytes == memory.loss_hessian_bytes(sizes, 20).bytes
+    gd = estimate_task_memory(spec(quantities=["Q3"], gd_steps=5), sizes).kernel("gradient_descent")
+    sgd = estimate_task_memory(spec(quantities=["Q3"], gd_steps=5, optimizer="sgd", lr=0.1), sizes)
+    assert sgd.kernel("training (sgd)").bytes == gd.bytes
+    momentum = estimate_task_memory(spec(quantities=["Q3"], gd_steps=5, optimizer="momentum", lr=0.1), sizes)
+    assert momentum.kernel("training (momentum)").bytes == gd.bytes + sizes.vector
+    adam = estimate_task_memory(spec(quantities=["Q3"], gd_steps=5, optimizer="adam", lr=0.1), sizes)
+    inner = max(memory.rsc_bytes(sizes).bytes, estimator_memory.preconditioned_top_bytes(sizes).bytes)
+    assert adam.kernel("training (adam)").bytes == 5 * sizes.vector + 64 * 64 * 4 + inner
+
+
 def test_a_model_that_is_not_the_paper_network_uses_the_generic_kernels() -> None:
     X = torch.randn(20, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     sizes = Sizes.of_model(not_our_model(4), X)

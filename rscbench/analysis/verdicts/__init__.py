@@ -3,11 +3,13 @@
 Sweeps are found from the specs themselves, not from experiment names, so any suite works: a width
 sweep is a set of stored tasks that differ only in width and seed, a depth sweep likewise in depth, a
 GD family likewise among GD runs. Each row names a claim, a subject (activation and sigma1, or a
-user's ``arch``) and whether the theory covers it: covered subjects get supported / not supported /
-inconclusive, controls (ReLU, sigma1 >= 1 for the depth laws, a user's model) holds / fails /
-inconclusive beside their written expectation, and a claim the suite has no experiment for is listed
-as "not measured" with the experiment it needs. A fit or verdict from fewer than 3 seeds or 3 widths
-(depths) is inconclusive, with the reason. Whatever the data say is what the verdict says.
+user's ``arch``, with the optimizer in brackets when it is not the theorem's GD) and whether the
+theory covers it: covered subjects get supported / not supported / inconclusive, controls (ReLU,
+sigma1 >= 1 for the depth laws, a user's model, and every sweep trained with sgd, momentum or adam:
+the theorem is about full-batch GD with eta = omega / beta_hat) holds / fails / inconclusive beside
+their written expectation, and a claim the suite has no experiment for is listed as "not measured"
+with the experiment it needs. A fit or verdict from fewer than 3 seeds or 3 widths (depths) is
+inconclusive, with the reason. Whatever the data say is what the verdict says.
 
 Modules: common (statuses, Verdict, sweeps, coverage, the evidence rule), width (V1, V3, V8), depth
 (V2, the regime finding of ||g_bar||^2 in depth), descent (V4, V5, V7), missing (not-measured rows).
@@ -152,6 +154,11 @@ def _setting(source: dict[str, Any]) -> str:
         "data.dataset": "data",
         "data.n": "n",
         "protocol.gd_steps": "gd_steps",
+        "protocol.optimizer": "optimizer",
+        "protocol.lr": "lr",
+        "protocol.batch_size": "batch_size",
+        "protocol.lr_schedule": "lr_schedule",
+        "protocol.momentum": "momentum",
     }
     return ", ".join(f"{short}={_short(source[key])}" for key, short in names.items() if key in source)
 

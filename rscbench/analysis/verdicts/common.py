@@ -38,6 +38,7 @@ __all__ = [
     "interval_status",
     "make_verdict",
     "median",
+    "optimizer_of",
     "plain",
     "positive",
     "source_of",
@@ -112,17 +113,34 @@ def _is_factory(fixed: dict[str, Any]) -> bool:
     return str(fixed.get("model.arch", "paper_mlp")) != "paper_mlp"
 
 
+def _present(value: Any) -> bool:
+    """Whether a fixed spec value is set (a column of a mixed frame is NaN where a task left it out)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def optimizer_of(fixed: dict[str, Any]) -> str:
+    """The sweep's training rule: its ``protocol.optimizer``, "gd" where the spec leaves it out."""
+    value = fixed.get("protocol.optimizer")
+    return str(value) if _present(value) else "gd"
+
+
 def subject_of(fixed: dict[str, Any]) -> str:
-    """The model family: "<activation> sigma1=<s>" for the paper's network, the ``arch`` for a user's."""
-    if _is_factory(fixed):
-        return str(fixed["model.arch"])
-    return f"{fixed.get('model.activation')} sigma1={float(fixed.get('model.sigma1', 1.0)):g}"
+    """The model family: "<activation> sigma1=<s>" for the paper's network, the ``arch`` for a user's;
+    trained with an optimizer other than the theorem's GD, followed by it in brackets ("[adam]")."""
+    family = (
+        str(fixed["model.arch"])
+        if _is_factory(fixed)
+        else f"{fixed.get('model.activation')} sigma1={float(fixed.get('model.sigma1', 1.0)):g}"
+    )
+    optimizer = optimizer_of(fixed)
+    return family if optimizer == "gd" else f"{family} [{optimizer}]"
 
 
 def _covered(fixed: dict[str, Any], depth_law: bool) -> bool:
-    """Whether the theory covers the sweep's subject: the paper's network with a smooth activation, and
-    for a depth law also sigma1 < 1 (gamma = sigma1 + rho / sqrt(m) <= 1 needs it)."""
-    if _is_factory(fixed):
+    """Whether the theory covers the sweep's subject: the paper's network with a smooth activation,
+    trained (if at all) by the theorem's GD, and for a depth law also sigma1 < 1
+    (gamma = sigma1 + rho / sqrt(m) <= 1 needs it)."""
+    if _is_factory(fixed) or optimizer_of(fixed) != "gd":
         return False
     activation = ACTIVATIONS.get(str(fixed.get("model.activation")))
     if activation is None or not activation.covered_by_theory:
@@ -161,7 +179,17 @@ _FACTORY = (
 )
 
 
+_TRAINED = (
+    "trained with {optimizer}, not the theorem's full-batch GD with eta = omega / beta_hat: the same "
+    "measured form is reported as a control, with no expectation from this theory, never as evidence for "
+    "or against it"
+)
+
+
 def _expectation(fixed: dict[str, Any], form: str, aspect: str, depth_law: bool) -> str:
+    optimizer = optimizer_of(fixed)
+    if optimizer != "gd":
+        return _TRAINED.format(optimizer=optimizer)
     if _is_factory(fixed):
         return _FACTORY
     activation = ACTIVATIONS.get(str(fixed.get("model.activation")))
@@ -216,8 +244,13 @@ def source_of(fixed: dict[str, Any], rows: pd.DataFrame | None) -> dict[str, Any
         "data.dataset",
         "data.n",
         "protocol.gd_steps",
+        "protocol.optimizer",
+        "protocol.lr",
+        "protocol.batch_size",
+        "protocol.lr_schedule",
+        "protocol.momentum",
     )
-    found = {key: plain(fixed[key]) for key in keep if key in fixed}
+    found = {key: plain(fixed[key]) for key in keep if key in fixed and _present(fixed[key])}
     return found | ({"tasks": len(rows)} if rows is not None else {})
 
 

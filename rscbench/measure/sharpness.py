@@ -20,16 +20,27 @@ would diverge along the top eigenvector were the curvature frozen):
 - Anything else (Nesterov momentum, maximize, amsgrad, Adam with weight decay, param groups with
   different settings, other optimizers, Adam before its first step): not defined, recorded with
   the reason.
+
+:func:`step_rule` reads the rule off a torch optimizer; :func:`step_sharpness` measures it at the
+current parameters. The training monitor (rscbench.monitor) and the protocol's sgd, momentum and
+adam optimizers (rscbench.measure.optimizers) both record sharpness through these two.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["StepRule", "step_rule"]
+from rscbench.measure.curvature_operators import ScaledOperator
+from rscbench.measure.hvp import HessianOperator
+from rscbench.measure.params import ScalarFn
+from rscbench.measure.topk import top_eigenpairs
+
+__all__ = ["StepRule", "step_rule", "step_sharpness"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +121,36 @@ def _adam_rule(optimizer: torch.optim.Optimizer, settings: dict, model: nn.Modul
         torch.cat(scales),
         "lr * (1 - beta1) / (1 + beta1) * lambda_max(P^-1 H), P = diag(sqrt(v_hat) + eps)",
     )
+
+
+def step_sharpness(
+    rule: StepRule,
+    loss_fn: ScalarFn,
+    params: Mapping[str, Tensor],
+    lambda_max: float,
+    *,
+    tol: float = 1e-3,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The sharpness of the step ``rule`` describes at ``params``, with ``lambda_max`` = lambda_max(H)
+    of the loss ``loss_fn`` already measured there (dimensionless; 2 = the edge of stability).
+
+    Returns ``sharpness_rule`` (the formula), ``eta_effective`` and ``sharpness`` (None where the
+    rule is not defined); for a preconditioned rule (Adam) also ``preconditioned_lambda_max``
+    (lambda_max(P^-1 H) by block Lanczos on P^-1/2 H P^-1/2 to ``tol``, start drawn from ``seed``)
+    and ``preconditioned_converged``. Memory of the preconditioned case: that of
+    rscbench.measure.topk.top_eigenpairs with k = 1 on a Hessian operator, plus the scale.
+    """
+    fields: dict[str, Any] = {"sharpness_rule": rule.rule, "eta_effective": rule.eta}
+    if rule.eta is None:
+        return fields | {"sharpness": None}
+    if rule.preconditioner_scale is None:
+        return fields | {"sharpness": rule.eta * (lambda_max + rule.shift)}
+    operator = ScaledOperator(HessianOperator(loss_fn, params), rule.preconditioner_scale)
+    top = top_eigenpairs(operator, 1, tol=tol, seed=seed)
+    value = float(top.values[0])
+    return fields | {
+        "sharpness": rule.eta * value,
+        "preconditioned_lambda_max": value,
+        "preconditioned_converged": top.converged,
+    }
