@@ -7,16 +7,18 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from rscbench.analysis.verdicts import NOT_SUPPORTED, judge
 from rscbench.cli.codes import EXIT_OK, EXIT_STRICT, EXIT_TASK_FAILED, EXPECTED_TO_HOLD
 from rscbench.cli.views import plan_text, results_text, verdict_lines, warning_lines
-from rscbench.errors import RscbenchError
-from rscbench.report import write_report
+from rscbench.report import Report, write_report
 from rscbench.run.planning import STORE_NAME, plan_run
-from rscbench.run.runner import run_tasks
-from rscbench.run.suites import load_suite, task_labels
+from rscbench.run.runner import RunSummary, check_executor, run_tasks
+from rscbench.run.suites import Suite, load_suite, task_labels
 from rscbench.run.threads import default_threads
-from rscbench.store import ResultStore
+from rscbench.store import ResultStore, remove_store, store_lock
+from rscbench.validation import writable_folder
 
 __all__ = ["RUNS_FOLDER", "run_command"]
 
@@ -24,22 +26,9 @@ RUNS_FOLDER = Path("runs")
 """Where user runs go by default (git-ignored): ``runs/<suite>/``."""
 
 
-def _writable(out: Path, fresh: bool) -> None:
-    try:
-        if fresh and out.exists():
-            (out / STORE_NAME).unlink(missing_ok=True)
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".rscbench-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise RscbenchError(
-            f"invalid --out={str(out)!r}: not a writable directory ({error.strerror})"
-        ) from None
-
-
 def run_command(args: argparse.Namespace) -> int:
     """Run ``args.suite`` (resumable) and return the exit code; with --dry-run print its plan only."""
+    check_executor(args.executor, args.scheduler)
     overrides = {key: getattr(args, key) for key in ("device", "dtype") if getattr(args, key)}
     suite = load_suite(args.suite, overrides)
     tasks = suite.tasks()
@@ -56,33 +45,50 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.executor == "local":
         plan.check_memory()
-    _writable(out, args.fresh)
+    writable_folder("--out", out)
     threads = args.threads or (default_threads(args.workers) if args.executor == "local" else None)
     labels = task_labels(suite.groups(), suite.axes())
     estimates = {p.task.task_id: p.estimated_seconds for p in plan.tasks if p.estimated_seconds is not None}
-    with ResultStore(out / STORE_NAME) as store:
-        summary = run_tasks(
-            tasks,
-            store,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            timeout_seconds=args.timeout,
-            memory_budget_bytes=args.memory_budget // args.workers if args.memory_budget else None,
-            threads=threads,
-            experiments=suite.experiment_of(),
-            estimates=estimates,
-            labels=labels,
-        )
-        frame = store.to_frame()
-        trajectories = store.trajectory_frame()
-    ids = {task.task_id for task in tasks}
-    frame = frame[frame["task_id"].isin(ids)].reset_index(drop=True)
-    print(results_text(frame, suite))
-    report = None
-    if len(frame) == len(tasks):
+    with store_lock(out / STORE_NAME):  # held from --fresh to the report: one run of a store at a time
+        if args.fresh:
+            remove_store(out / STORE_NAME)
         with ResultStore(out / STORE_NAME) as store:
-            report = write_report(out, suite, store)
+            summary = run_tasks(
+                tasks,
+                store,
+                executor=args.executor,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                timeout_seconds=args.timeout,
+                memory_budget_bytes=args.memory_budget // args.workers if args.memory_budget else None,
+                threads=threads,
+                experiments=suite.experiment_of(),
+                estimates=estimates,
+                labels=labels,
+                retry_failed=args.retry_failed,
+            )
+            frame = store.to_frame()
+            trajectories = store.trajectory_frame()
+            ids = {task.task_id for task in tasks}
+            frame = frame[frame["task_id"].isin(ids)].reset_index(drop=True)
+            report = write_report(out, suite, store) if len(frame) == len(tasks) else None
+    return _summary(args, suite, out, summary, frame, trajectories, report, threads, labels)
+
+
+def _summary(
+    args: argparse.Namespace,
+    suite: Suite,
+    out: Path,
+    summary: RunSummary,
+    frame: pd.DataFrame,
+    trajectories: pd.DataFrame,
+    report: Report | None,
+    threads: int | None,
+    labels: dict[str, str],
+) -> int:
+    """Print the results, verdicts, warnings and the summary of a run; return its exit code."""
+    tasks = suite.tasks()
+    print(results_text(frame, suite))
     verdicts = report.verdicts if report else judge(frame, trajectories)
     if verdicts:
         where = f"{report.folder / 'report.md'}" if report else "the report, once every task is stored"
