@@ -436,6 +436,13 @@ FLAG_CASES = [
     ),
     case("run dask without scheduler", "run {d}/good.toml --executor dask", "scheduler", "None", "address"),
     case(
+        "run dask bad address",
+        "run {d}/good.toml --executor dask --scheduler not-an-address --out {d}/dask-run",
+        "--scheduler",
+        "'not-an-address'",
+        "the address of a running Dask scheduler",
+    ),
+    case(
         "run fresh and retry",
         "run {d}/good.toml --fresh --retry-failed",
         "--retry-failed",
