@@ -3,6 +3,8 @@ user's factory), on the CPU in the task's dtype."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from rscbench.data import Dataset, DataShape, dataset_shape, load_dataset
@@ -15,26 +17,20 @@ __all__ = ["TORCH_DTYPES", "build_task_model", "load_task_data", "parameter_coun
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+def _data_arguments(spec: TaskSpec) -> dict[str, Any]:
+    """The keyword arguments of load_dataset and dataset_shape that ``spec.data`` gives."""
+    data = spec.data
+    return {"n": data.n, "d": data.d, "seed": data.dataset_seed, "targets": data.targets}
+
+
 def load_task_data(spec: TaskSpec) -> Dataset:
     """The dataset ``spec.data`` names, loaded (or generated) as rscbench.data.load_dataset does."""
-    return load_dataset(
-        spec.data.dataset,
-        n=spec.data.n,
-        d=spec.data.d,
-        seed=spec.data.dataset_seed,
-        targets=spec.data.targets,
-    )
+    return load_dataset(spec.data.dataset, **_data_arguments(spec))
 
 
 def task_data_shape(spec: TaskSpec) -> DataShape:
     """The sizes of the dataset ``spec.data`` names, without generating it (rscbench.data.dataset_shape)."""
-    return dataset_shape(
-        spec.data.dataset,
-        n=spec.data.n,
-        d=spec.data.d,
-        seed=spec.data.dataset_seed,
-        targets=spec.data.targets,
-    )
+    return dataset_shape(spec.data.dataset, **_data_arguments(spec))
 
 
 def build_task_model(spec: TaskSpec, data: Dataset | DataShape) -> torch.nn.Module:
