@@ -123,20 +123,23 @@ class Report:
     verdicts: list[Verdict]
 
 
-def check_record(record: TaskRecord, store_path: Path) -> None:
-    """Refuse a stored record a report would misread: its spec must be a valid task whose content
-    hash is the record's task id (a store edited by hand fails here) and each registered metric must
+def check_record(record: TaskRecord, store_path: Path, *, task_spec: bool = True) -> None:
+    """Refuse a stored record a report would misread: with ``task_spec`` (a suite's task, not a
+    monitored training run, whose spec is of its own kind) its spec must be a valid task whose content
+    hash is the record's task id (a store edited by hand fails here), and each registered metric must
     hold a value of its kind (text, true/false or a number, as its unit says). Raises InvalidArgumentError
     naming the store, the task and the field."""
     where = f"store {store_path}: task {record.task_id}"
-    try:
-        same = TaskSpec.from_dict(record.spec).task_id == record.task_id
-    except InvalidArgumentError as error:
-        raise InvalidArgumentError(f"{where}: spec.{error.argument}", error.value, error.allowed) from None
-    if not same:
-        raise InvalidArgumentError(
-            f"{where}: spec", "a spec of another task", "the spec whose content hash is the task id"
-        )
+    if task_spec:
+        try:
+            same = TaskSpec.from_dict(record.spec).task_id == record.task_id
+        except InvalidArgumentError as error:
+            argument = f"{where}: spec.{error.argument}"
+            raise InvalidArgumentError(argument, error.value, error.allowed) from None
+        if not same:
+            raise InvalidArgumentError(
+                f"{where}: spec", "a spec of another task", "the spec whose content hash is the task id"
+            )
     for name, value in record.metrics.items():
         if name not in METRICS or value is None:
             continue
@@ -159,10 +162,11 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
     place once complete (rscbench.report.folders), so a report killed midway is never read; a
     report folder under a ``reports/`` folder updates its index.
     """
-    ids = {task.task_id for task in suite.tasks()}
+    tasks = {task.task_id: task for task in suite.tasks()}
+    ids = set(tasks)
     records = [record for record in store.records() if record.task_id in ids]
     for record in records:
-        check_record(record, store.path)
+        check_record(record, store.path, task_spec=isinstance(tasks[record.task_id], TaskSpec))
     frame = store.to_frame()
     frame = frame[frame["task_id"].isin(ids)].reset_index(drop=True)
     trajectories = store.trajectory_frame()
