@@ -24,7 +24,14 @@ class InvalidArgumentError(RscbenchError, ValueError):
         super().__init__(f"invalid {argument}={value!r}: allowed {allowed}")
 
 
-def require_integer(argument: str, value: Any, minimum: int) -> None:
-    """Raise InvalidArgumentError unless ``value`` is an integer (not a bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InvalidArgumentError(argument, value, f"an integer >= {minimum}")
+def require_integer(argument: str, value: Any, minimum: int, maximum: int | None = None) -> None:
+    """Raise InvalidArgumentError unless ``value`` is an integer (not a bool) >= ``minimum`` (and
+    <= ``maximum`` when given)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        allowed = f"an integer >= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
+        raise InvalidArgumentError(argument, value, allowed)

@@ -31,8 +31,8 @@ LAYERS = (
     "cli",
 )
 """Pipeline order: a module may import from its own layer or an earlier one. "" is the package's base
-(rscbench/__init__.py, errors, vocabulary)."""
-BASE = {"rscbench", "rscbench.errors", "rscbench.vocabulary"}
+(rscbench/__init__.py, errors, validation, vocabulary)."""
+BASE = {"rscbench", "rscbench.errors", "rscbench.validation", "rscbench.vocabulary"}
 
 
 def module_names(root: Path, package: str) -> dict[str, Path]:

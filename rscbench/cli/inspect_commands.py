@@ -18,9 +18,9 @@ from rscbench.errors import InvalidArgumentError, RscbenchError
 from rscbench.measure.losses import LOSSES
 from rscbench.models.activations import ACTIVATIONS
 from rscbench.run.execute import execute_task
-from rscbench.run.planning import STORE_NAME, check_inputs, plan_run
+from rscbench.run.planning import STORE_NAME, plan_run
 from rscbench.run.specs import TaskSpec, flat_fields, task_from_flat
-from rscbench.run.suites import load_suite, shipped_suites
+from rscbench.run.suites import Experiment, Suite, load_suite, shipped_suites
 from rscbench.run.threads import default_threads
 from rscbench.store import ResultStore, TaskRecord
 
@@ -60,12 +60,19 @@ def list_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_runs_here(spec: TaskSpec) -> None:
+    """Refuse, before anything is allocated, a task that cannot run here: its inputs
+    (rscbench.run.planning.check_inputs) or its estimated memory over what the device has free."""
+    one = Suite("task", "one task", (Experiment("task", (spec,)),), "the command line")
+    plan_run(one, reports_root=None).check_memory()
+
+
 def measure_command(args: argparse.Namespace) -> int:
     """Measure one task given by flags and print its record as JSON on stdout."""
     values = {name: getattr(args, name) for name in flat_fields()}
     values["quantities"] = list(values["quantities"])
     spec = task_from_flat(values)
-    check_inputs([spec])
+    _check_runs_here(spec)
     record = execute_task(spec.canonical(), args.timeout, threads=args.threads or default_threads())
     json.dump(record, sys.stdout, indent=2)  # TaskRecord.to_dict() is strict JSON already
     sys.stdout.write("\n")
@@ -113,7 +120,7 @@ def replay_command(args: argparse.Namespace) -> int:
     stored = _find_stored(args.task_id, args.store)
     try:
         spec = TaskSpec.from_dict(stored.spec)
-        check_inputs([spec])
+        _check_runs_here(spec)
     except RscbenchError as error:
         raise RscbenchError(f"cannot replay task {args.task_id} here: {error}") from None
     replayed = TaskRecord.from_dict(execute_task(spec.canonical(), threads=default_threads()))

@@ -5,11 +5,11 @@ against. A flag's bad value ends in one line and exit code 2."""
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 from rscbench import __version__
 from rscbench.cli.codes import EXIT_BAD_INPUT, LISTABLE, REPORT_FORMATS
+from rscbench.errors import InvalidArgumentError
 from rscbench.leaderboard.suite import LEADERBOARD_SUITE
 from rscbench.models.activations import ACTIVATIONS
 from rscbench.run.field_help import FIELD_HELP
@@ -17,9 +17,10 @@ from rscbench.run.runner import EXECUTORS
 from rscbench.run.specs import QUANTITY_CHOICES, TaskSpec, flat_values
 from rscbench.run.suites import shipped_suites
 from rscbench.run.threads import available_cpus
+from rscbench.validation import MAX_BYTES, MAX_SECONDS, require_number
 from rscbench.vocabulary import DEVICES, DTYPES, LOSS_NAMES, quantity_code
 
-__all__ = ["build_parser", "byte_size", "positive_int", "positive_seconds", "quantity"]
+__all__ = ["build_parser", "byte_size", "positive_int", "positive_seconds", "quantity", "relative_change"]
 
 CHOICES = {
     "activation": list(ACTIVATIONS),
@@ -47,15 +48,23 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_seconds(text: str) -> float:
-    """argparse type: a finite number of seconds > 0 (timeouts)."""
+def _number(text: str, unit: str, **bounds: float) -> float:
+    """A flag's number within ``bounds`` (rscbench.validation.require_number), or argparse's error."""
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r}: allowed a finite number of seconds > 0")
-    return value
+        return require_number("value", float(text), **bounds)
+    except ValueError as error:
+        allowed = error.allowed if isinstance(error, InvalidArgumentError) else "a finite number"
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed {allowed} ({unit})") from None
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a finite number of seconds > 0 and at most MAX_SECONDS (timeouts)."""
+    return _number(text, "seconds", greater_than=0, at_most=MAX_SECONDS)
+
+
+def relative_change(text: str) -> float:
+    """argparse type: a finite relative change >= 0 (compare's threshold)."""
+    return _number(text, "a fraction", at_least=0)
 
 
 def quantity(text: str) -> str:
@@ -141,7 +150,13 @@ def _run_parser(commands: Any) -> None:
         help="the run directory: its store and one report folder per completed run "
         "(default runs/<suite>/, git-ignored; publish with `rscbench report DIR --publish-to reports/`)",
     )
-    run.add_argument("--fresh", action="store_true", help="delete the run directory's store first")
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--fresh", action="store_true", help="delete the run directory's store first")
+    again.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="run again the tasks stored as failed or timed out (the others stay as stored)",
+    )
     run.add_argument(
         "--strict",
         action="store_true",
@@ -268,7 +283,7 @@ def _inspect_parsers(commands: Any) -> None:
     compare.add_argument("report_b", help="a report folder (or its report.json): the candidate")
     compare.add_argument(
         "--threshold",
-        type=float,
+        type=relative_change,
         default=0.05,
         help="smallest relative change |b - a| / |a| listed (a fraction, default 0.05)",
     )
@@ -341,6 +356,6 @@ def byte_size(text: str) -> int:
         value = float(number) * _BYTE_UNITS[unit]
     except (ValueError, KeyError):
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 8GiB, 512MiB or 1000000") from None
-    if not value >= 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a memory budget must be at least 1 byte")
+    if not 1 <= value <= MAX_BYTES:  # NaN fails both
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed a size from 1 byte to 1 EiB ({MAX_BYTES} bytes)")
     return int(value)

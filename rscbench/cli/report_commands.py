@@ -13,27 +13,34 @@ import pandas as pd
 
 from rscbench.cli.codes import EXIT_OK, EXIT_STRICT, REPORT_FORMATS
 from rscbench.errors import InvalidArgumentError, RscbenchError
-from rscbench.report import compare_reports, load_report, update_index, write_report
+from rscbench.report import compare_reports, complete_reports, load_report, update_index, write_report
 from rscbench.run.planning import STORE_NAME
 from rscbench.run.specs import TaskSpec
 from rscbench.run.suites import Suite, load_suite, task_labels
 from rscbench.store import ResultStore
+from rscbench.validation import writable_folder
 
 __all__ = ["compare_command", "report_command"]
 
 
 def _suite_of(run_dir: Path) -> Suite:
-    """The suite a run directory's reports were written for (its newest report names it)."""
+    """The suite a run directory's reports were written for (its newest readable report names it;
+    a report left half-written by an older rscbench, or damaged, is passed over)."""
     if not (run_dir / STORE_NAME).is_file():
         raise InvalidArgumentError("RUN_DIR", str(run_dir), f"a run directory holding {STORE_NAME}")
-    previous = sorted(run_dir.glob("*/report.json"))
-    if not previous:
-        raise InvalidArgumentError(
-            "RUN_DIR", str(run_dir), "a run directory with at least one report (it names the suite)"
-        )
-    suite_document = load_report(previous[-1])["suite"]
-    source = Path(suite_document.get("source", ""))
-    return load_suite(str(source) if source.is_file() else suite_document["name"])
+    problems = []
+    for path in reversed(complete_reports(run_dir)):
+        try:
+            suite_document = load_report(path)["suite"]
+        except RscbenchError as error:
+            problems.append(str(error))
+            continue
+        source = Path(suite_document.get("source", ""))
+        return load_suite(str(source) if source.is_file() else suite_document["name"])
+    unreadable = f"; none of its reports reads ({problems[0]})" if problems else ""
+    raise InvalidArgumentError(
+        "RUN_DIR", str(run_dir), f"a run directory with at least one report (it names the suite){unreadable}"
+    )
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -48,22 +55,13 @@ def report_command(args: argparse.Namespace) -> int:
     name = REPORT_FORMATS[args.format]
     with ResultStore(run_dir / STORE_NAME) as store:
         if args.publish_to:
-            root = Path(args.publish_to)
-            try:
-                written = write_report(root / suite.name, suite, store)
-                index = update_index(root)
-            except OSError as error:
-                raise RscbenchError(
-                    f"invalid --publish-to={args.publish_to!r}: not a writable directory ({error.strerror})"
-                ) from None
+            root = writable_folder("--publish-to", args.publish_to)
+            written = write_report(root / suite.name, suite, store)
+            index = update_index(root)
             print(f"published: {written.folder} (listed in {index})\nopen: {written.folder / 'report.html'}")
         elif args.write:
-            try:
-                written = write_report(run_dir, suite, store)
-            except OSError as error:
-                raise RscbenchError(
-                    f"invalid RUN_DIR={str(run_dir)!r} with --write: not writable ({error.strerror})"
-                ) from None
+            writable_folder("RUN_DIR", run_dir)
+            written = write_report(run_dir, suite, store)
             print(f"open: {written.folder / 'report.html'}")
         else:
             with tempfile.TemporaryDirectory(prefix="rscbench-report-") as scratch:

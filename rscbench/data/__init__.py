@@ -21,15 +21,17 @@ target views), ``generated`` (sphere), ``mnist1d`` (the reference MNIST-1D), ``a
 """
 
 from rscbench.data.dataset import Dataset, normalize_to_sphere, targets_for
-from rscbench.data.loading import load_dataset, sphere
+from rscbench.data.loading import DataShape, dataset_shape, load_dataset, sphere
 from rscbench.data.registry import DATASETS, NPZ_MAX_CLASSES, SPHERE_TARGETS, DatasetSpec, dataset_spec
 
 __all__ = [
     "DATASETS",
     "NPZ_MAX_CLASSES",
     "SPHERE_TARGETS",
+    "DataShape",
     "Dataset",
     "DatasetSpec",
+    "dataset_shape",
     "dataset_spec",
     "load_dataset",
     "normalize_to_sphere",

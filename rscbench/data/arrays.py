@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,9 @@ def sklearn_arrays(name: str) -> tuple[np.ndarray, Tensor, int]:
 
 
 def read_npz(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays X (n, d) and y (n,) of the file ``npz:PATH`` names, as float64, checked: a readable
+    npz without pickles, numeric and finite, with row norms finite in float64. An error names the
+    dataset and the array (``npz:PATH: X``)."""
     path = Path(name[len("npz:") :]).expanduser()
     if not path.is_file():
         raise InvalidArgumentError("dataset", name, "npz:PATH naming an existing .npz file")
@@ -45,23 +49,41 @@ def read_npz(name: str) -> tuple[np.ndarray, np.ndarray]:
         for key in ("X", "y"):
             try:
                 array = archive[key]
-            except ValueError:  # object arrays need pickle, which is refused
-                raise InvalidArgumentError(key, "an object array", "a numeric array") from None
+            except ValueError as error:  # object arrays need pickle, which is refused
+                if "pickle" not in str(error):
+                    raise InvalidArgumentError(
+                        "dataset", name, f"an .npz whose array {key} reads ({error})"
+                    ) from None
+                raise InvalidArgumentError(f"{name}: {key}", "an object array", "a numeric array") from None
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:  # damaged archive
+                raise InvalidArgumentError(
+                    "dataset", name, f"an intact .npz file (its array {key} does not read: {error})"
+                ) from None
             if array.dtype.kind not in "biuf":
                 raise InvalidArgumentError(
-                    key, f"dtype {array.dtype}", "a numeric array (bool, int or float)"
+                    f"{name}: {key}", f"dtype {array.dtype}", "a numeric array (bool, int or float)"
                 )
             arrays.append(array.astype(np.float64))
     X, y = arrays
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
-        raise InvalidArgumentError("X", f"shape {X.shape}", "a 2-D array (n, d) with n, d >= 1")
+        raise InvalidArgumentError(f"{name}: X", f"shape {X.shape}", "a 2-D array (n, d) with n, d >= 1")
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise InvalidArgumentError(
-            "y", f"shape {y.shape}", f"a 1-D array of {X.shape[0]} targets, one per row of X"
+            f"{name}: y", f"shape {y.shape}", f"a 1-D array of {X.shape[0]} targets, one per row of X"
         )
     for key, array in (("X", X), ("y", y)):
         if not np.isfinite(array).all():
-            raise InvalidArgumentError(key, "NaN or infinite values", "finite numbers")
+            raise InvalidArgumentError(f"{name}: {key}", "NaN or infinite values", "finite numbers")
+    with np.errstate(over="ignore"):
+        norms = np.sqrt(np.sum(X * X, axis=1))
+    if not np.isfinite(norms).all():
+        largest = float(np.abs(X).max())
+        raise InvalidArgumentError(
+            f"{name}: X",
+            f"values up to {largest:.3g}",
+            "values whose row norms are finite in float64 (|x| below about 1e150): "
+            "rows are rescaled to norm sqrt(d)",
+        )
     return X, y
 
 

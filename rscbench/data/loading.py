@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
 from rscbench.data.arrays import dataset_from_arrays, read_npz, sklearn_arrays, targets_from_values
 from rscbench.data.dataset import Dataset, class_targets
 from rscbench.data.generated import generate_sphere
-from rscbench.data.mnist1d import load_mnist1d
-from rscbench.data.registry import dataset_spec
+from rscbench.data.mnist1d import MNIST1D_CLASSES, MNIST1D_REFERENCE_D, MNIST1D_ROWS, load_mnist1d
+from rscbench.data.registry import DatasetSpec, dataset_spec
 from rscbench.errors import InvalidArgumentError, require_integer
 
-__all__ = ["load_dataset", "sphere"]
+__all__ = ["DataShape", "dataset_shape", "load_dataset", "sphere"]
 
 
 def load_dataset(
@@ -41,16 +43,7 @@ def load_dataset(
     (n_classes = max + 1), binary = y = +1 odd / -1 even; else a regression target: y as given,
     binary = sign(y) (0 -> +1), labels = 1 where y > median(y), else 0 (2 classes).
     """
-    spec = dataset_spec(name)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidArgumentError("seed", seed, "an integer")
-    for argument, value in (("n", n), ("d", d)):
-        if value is not None:
-            _check_count(argument, value)
-    if targets is None:
-        targets = spec.targets[0]
-    if targets not in spec.targets:
-        raise InvalidArgumentError("targets", targets, f"one of {', '.join(spec.targets)} for {spec.usage}")
+    spec, targets = _checked(name, n, d, seed, targets)
     if spec.name == "sphere":
         return generate_sphere(n or spec.default_n, d or spec.default_d, seed, targets)
     if spec.name == "mnist1d":
@@ -69,6 +62,50 @@ def load_dataset(
         standardize=True,
         random_labels=targets == "random_labels",
     )
+
+
+class DataShape(NamedTuple):
+    """The sizes of a dataset: ``n`` rows of dimension ``d``, and its number of classes."""
+
+    n: int
+    d: int
+    n_classes: int
+
+
+def dataset_shape(
+    name: str, *, n: int | None = None, d: int | None = None, seed: int = 0, targets: str | None = None
+) -> DataShape:
+    """The sizes :func:`load_dataset` with these arguments gives, found without allocating the data
+    of a generated dataset (sphere, mnist1d: their sizes are their arguments, however large); the
+    others, whose sizes their files bound, are loaded. Arguments are checked as load_dataset does."""
+    spec, _ = _checked(name, n, d, seed, targets)
+    if spec.name == "sphere":
+        return DataShape(n or spec.default_n, d or spec.default_d, 2)
+    if spec.name == "mnist1d":
+        if n is not None and n > MNIST1D_ROWS:
+            raise InvalidArgumentError(
+                "n", n, f"None or an integer in [1, {MNIST1D_ROWS}] (the rows of mnist1d)"
+            )
+        return DataShape(n or MNIST1D_ROWS, d or MNIST1D_REFERENCE_D, MNIST1D_CLASSES)
+    data = load_dataset(name, n=n, d=d, seed=seed, targets=targets)
+    return DataShape(data.n, data.d, data.n_classes)
+
+
+def _checked(
+    name: str, n: int | None, d: int | None, seed: int, targets: str | None
+) -> tuple[DatasetSpec, str]:
+    """The registry entry of ``name`` and the target kind (its default for None), the arguments checked."""
+    spec = dataset_spec(name)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidArgumentError("seed", seed, "an integer")
+    for argument, value in (("n", n), ("d", d)):
+        if value is not None:
+            _check_count(argument, value)
+    if targets is None:
+        targets = spec.targets[0]
+    if targets not in spec.targets:
+        raise InvalidArgumentError("targets", targets, f"one of {', '.join(spec.targets)} for {spec.usage}")
+    return spec, targets
 
 
 def sphere(

@@ -20,10 +20,12 @@ import torch
 from rscbench.data.arrays import dataset_from_arrays
 from rscbench.data.dataset import Dataset, class_targets
 
-__all__ = ["MNIST1D_REFERENCE_D", "load_mnist1d", "mnist1d_arrays"]
+__all__ = ["MNIST1D_CLASSES", "MNIST1D_REFERENCE_D", "MNIST1D_ROWS", "load_mnist1d", "mnist1d_arrays"]
 
 MNIST1D_REFERENCE_D = 40
 """The published dataset's signal length (the generator's ``final_seq_length``)."""
+MNIST1D_ROWS, MNIST1D_CLASSES = 4000, 10
+"""Rows of the training split and its number of classes."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -63,7 +65,7 @@ def load_mnist1d(n: int | None, d: int | None, seed: int, targets: str) -> Datas
     return dataset_from_arrays(
         "mnist1d",
         np.array(features),
-        class_targets(torch.from_numpy(np.array(labels)), 10, "native"),
+        class_targets(torch.from_numpy(np.array(labels)), MNIST1D_CLASSES, "native"),
         n=n,
         d=None,
         seed=seed,

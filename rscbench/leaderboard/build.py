@@ -20,14 +20,23 @@ from rscbench import __version__
 from rscbench.data import dataset_spec
 from rscbench.errors import InvalidArgumentError
 from rscbench.leaderboard.entries import Entry, load_entries, load_entry
-from rscbench.leaderboard.scoring import CHECK_CLAIMS, RANKING_RULE, EntryScore, rank_scores, score_entry
+from rscbench.leaderboard.scoring import (
+    CHECK_CLAIMS,
+    CHECKS,
+    RANKING_RULE,
+    EntryScore,
+    rank_scores,
+    score_entry,
+)
 from rscbench.leaderboard.suite import LEADERBOARD_SUITE, LeaderboardSuite, load_leaderboard_suite
 from rscbench.leaderboard.tables import leaderboard_frame, leaderboard_latex, leaderboard_markdown
 from rscbench.models.factories import check_factory
 from rscbench.report import git_state
+from rscbench.report.escape import csv_safe
 from rscbench.run.planning import STORE_NAME
 from rscbench.run.runner import RunSummary, run_tasks
 from rscbench.store import ResultStore
+from rscbench.validation import Field, check_document, read_json
 
 __all__ = ["SCORES_FILE", "LeaderboardBuild", "add_entry", "build_leaderboard", "check_entry", "read_scores"]
 
@@ -67,14 +76,16 @@ def check_entry(entry: Entry, suite: LeaderboardSuite) -> None:
 def add_entry(path: str | Path, folder: str | Path, *, suite: str = LEADERBOARD_SUITE) -> Path:
     """Validate the entry at ``path`` against the suite and copy it into ``folder``/entries/<name>.toml.
 
-    Refuses a name already taken by another entry file. Returns the path of the stored entry.
+    Everything the file says is checked (its fields, a name not already taken by another entry
+    file) before a factory's module is imported and built (check_entry). Returns the path of the
+    stored entry.
     """
     entry = load_entry(path)
-    check_entry(entry, load_leaderboard_suite(suite))
     target = Path(folder) / ENTRIES_FOLDER / f"{entry.name}.toml"
     source = Path(path).resolve()
     if target.exists() and target.resolve() != source:
         raise InvalidArgumentError("entry name", entry.name, f"a name not yet taken ({target} exists)")
+    check_entry(entry, load_leaderboard_suite(suite))  # imports a factory's module: last
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.resolve() != source:
         shutil.copyfile(source, target)
@@ -145,13 +156,52 @@ def _write(folder: Path, leaderboard: LeaderboardSuite, scores: list[EntryScore]
         "entries": entries,
     }
     (folder / SCORES_FILE).write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
-    leaderboard_frame(entries).to_csv(folder / "leaderboard.csv", index=False)
+    csv_safe(leaderboard_frame(entries)).to_csv(folder / "leaderboard.csv", index=False)
     (folder / "leaderboard.md").write_text(leaderboard_markdown(entries))
     (folder / "leaderboard.tex").write_text(leaderboard_latex(entries))
 
 
+_NUMBER = Field((int, float, type(None)))  # None: not measured
+_PAIR = Field((list,))
+SCORES_FIELDS = {
+    "version": Field((str,)),
+    "entries": Field(
+        (list,),
+        items={
+            "rank": Field((int,)),
+            "name": Field((str,)),
+            "author": Field((str,)),
+            "model_label": Field((str,)),
+            "covered_by_theory": Field((bool, type(None))),
+            "checks": Field((dict,), fields={check: Field((str,)) for check in CHECKS}),
+            "supported": Field((int,)),
+            "not_supported": Field((int,)),
+            "hessian_exponent": _NUMBER,
+            "hessian_ci": _PAIR,
+            "gbar_exponent": _NUMBER,
+            "rsc_certified_fraction": _NUMBER,
+            "rsc_ci": _PAIR,
+            "gd_runs": Field((int,)),
+            "gd_reached": Field((int,)),
+            "gd_diverged": Field((int,)),
+            "median_steps_to_target": _NUMBER,
+            "geometric_rate": _NUMBER,
+            "ntk_drift": _NUMBER,
+            "certified_without_progress": Field((bool,)),
+            "tasks": Field((int,)),
+            "tasks_missing": Field((int,)),
+            "tasks_failed": Field((int,)),
+            "compute_seconds": _NUMBER,
+            "version": Field((str,)),
+        },
+    ),
+}
+"""What the leaderboard's tables and page read from scores.json (EntryScore.to_dict())."""
+
+
 def read_scores(folder: str | Path) -> dict:
-    """The scores.json of a built leaderboard folder (as written by build_leaderboard)."""
+    """The scores.json of a built leaderboard folder (as written by build_leaderboard), every field
+    the tables and the page read checked (SCORES_FIELDS); errors name the file and the field."""
     path = Path(folder) / SCORES_FILE
     if not path.is_file():
         raise InvalidArgumentError(
@@ -159,16 +209,13 @@ def read_scores(folder: str | Path) -> dict:
             str(folder),
             f"a built leaderboard folder holding {SCORES_FILE} (rscbench leaderboard build)",
         )
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise InvalidArgumentError("leaderboard", str(path), f"valid JSON ({error.msg})") from None
-    if (
-        not isinstance(document, dict)
-        or not isinstance(document.get("entries"), list)
-        or "version" not in document
-    ):
-        raise InvalidArgumentError(
-            "leaderboard", str(path), "a scores.json written by rscbench leaderboard build"
-        )
+    document = read_json(path, "leaderboard")
+    check_document(document, str(path), SCORES_FIELDS)
+    for index, entry in enumerate(document["entries"]):
+        for name in ("hessian_ci", "rsc_ci"):
+            pair = entry[name]
+            if len(pair) != 2 or not all(_NUMBER.holds(value) for value in pair):
+                raise InvalidArgumentError(
+                    f"{path}: entries[{index}]: {name}", str(pair), "a list of two numbers (or nulls)"
+                )
     return document

@@ -18,6 +18,7 @@ from typing import Any
 
 from rscbench.errors import InvalidArgumentError, RscbenchError
 from rscbench.run.specs import ModelSpec
+from rscbench.validation import read_text
 
 __all__ = ["ENTRY_MODEL_FIELDS", "Entry", "load_entries", "load_entry", "parse_entry"]
 
@@ -89,9 +90,10 @@ def load_entry(path: str | Path) -> Entry:
     path = Path(path)
     if not path.is_file():
         raise InvalidArgumentError("entry", str(path), "an existing entry .toml file")
+    text = read_text(path, "entry")
     try:
-        document = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise InvalidArgumentError("entry", str(path), f"valid TOML ({error})") from None
     return parse_entry(document, str(path))
 

@@ -10,6 +10,7 @@ from the task), and whose forward maps a batch of shape (n, in_dim) to one scala
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -28,23 +29,38 @@ def resolve_factory(reference: str) -> Factory:
     """The function named by ``reference`` (``module:function``), imported from this Python's path.
 
     Raises InvalidArgumentError (argument ``model.arch``) when the reference is malformed, the
-    module cannot be imported, or it has no callable of that name.
+    module cannot be imported (or exits while importing), or it has no callable of that name that
+    takes ``(width, depth, *, in_dim, generator)`` (so a function of another kind, such as
+    ``os:system``, is refused before it is called).
     """
     if not isinstance(reference, str) or not FACTORY_REFERENCE.fullmatch(reference):
         raise InvalidArgumentError("model.arch", reference, "a factory written module:function")
     module_name, function_name = reference.split(":")
     try:
         module = importlib.import_module(module_name)
-    except Exception as error:  # any import-time failure of the user's module is bad input here
+    except (Exception, SystemExit) as error:  # any import-time failure (or exit) of the user's module
         raise InvalidArgumentError(
             "model.arch",
             reference,
-            f"a module importable here ({type(error).__name__}: {error}; put its folder on PYTHONPATH)",
+            f"a module importable here ({_failure(error)}; put its folder on PYTHONPATH)",
         ) from None
     factory = getattr(module, function_name, None)
     if not callable(factory):
         raise InvalidArgumentError("model.arch", reference, f"a function {function_name} in {module_name}")
+    try:
+        inspect.signature(factory).bind(1, 1, in_dim=1, generator=None)
+    except (TypeError, ValueError):  # ValueError: a builtin without a readable signature
+        raise InvalidArgumentError(
+            "model.arch", reference, f"a function {function_name}(width, depth, *, in_dim, generator)"
+        ) from None
     return factory
+
+
+def _failure(error: BaseException) -> str:
+    """What the user's code raised, in words (a SystemExit is named with its code)."""
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    return f"{type(error).__name__}: {error}"
 
 
 def build_factory_model(reference: str, *, in_dim: int, width: int, depth: int, seed: int) -> nn.Module:
@@ -57,12 +73,11 @@ def build_factory_model(reference: str, *, in_dim: int, width: int, depth: int, 
     generator = torch.Generator().manual_seed(seed)
     try:
         model = factory(width, depth, in_dim=in_dim, generator=generator)
-    except Exception as error:  # the user's code failing is bad input, reported in one line
+    except (Exception, SystemExit) as error:  # the user's code failing is bad input, in one line
         raise InvalidArgumentError(
             "model.arch",
             reference,
-            f"a factory that builds (width={width}, depth={depth}, in_dim={in_dim}) "
-            f"({type(error).__name__}: {error})",
+            f"a factory that builds (width={width}, depth={depth}, in_dim={in_dim}) ({_failure(error)})",
         ) from None
     if not isinstance(model, nn.Module):
         raise InvalidArgumentError(
@@ -100,11 +115,9 @@ def check_factory(reference: str, *, in_dim: int, width: int, depth: int) -> Non
     try:
         with torch.no_grad():
             output = first(inputs)
-    except Exception as error:  # the user's forward failing is bad input
+    except (Exception, SystemExit) as error:  # the user's forward failing is bad input
         raise InvalidArgumentError(
-            "model.arch",
-            reference,
-            f"a model accepting inputs of shape (n, {in_dim}) ({type(error).__name__}: {error})",
+            "model.arch", reference, f"a model accepting inputs of shape (n, {in_dim}) ({_failure(error)})"
         ) from None
     if not isinstance(output, torch.Tensor) or tuple(output.shape) not in ((CHECK_ROWS,), (CHECK_ROWS, 1)):
         shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__

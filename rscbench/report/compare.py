@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from rscbench.analysis.metrics import metric_info
-from rscbench.errors import InvalidArgumentError
 from rscbench.report.schema import migrate_report
+from rscbench.validation import require_number
 
 __all__ = ["FLIP_KEYS", "Comparison", "compare_reports"]
 
@@ -112,9 +112,8 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 
     first, so an old report compares with a new one; its statuses were judged under the old
     definitions.
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0:
-        raise InvalidArgumentError("threshold", threshold, "a relative change >= 0")
-    a, b = migrate_report(a), migrate_report(b)
+    require_number("threshold", threshold, at_least=0)
+    a, b = migrate_report(a, "report A"), migrate_report(b, "report B")
     rows = []
     metrics_a, metrics_b = _metric_table(a), _metric_table(b)
     for key in sorted(set(metrics_a) & set(metrics_b)):

@@ -1,6 +1,6 @@
 """The report's text forms: report.md, report.html and verdicts.tex, from the verdicts, the regime
-findings and the tables of rscbench.report.sections. Every cell goes through the format's one escaper
-(rscbench.report.escape)."""
+findings and the tables of rscbench.report.sections. Every cell and heading goes through the format's
+one escaper (rscbench.report.escape)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from rscbench.analysis.metrics import QUANTITY_TITLES
 from rscbench.analysis.verdicts import Finding, Verdict, finding_table, verdict_table
-from rscbench.report.escape import latex_escape, markdown_table
+from rscbench.report.escape import latex_escape, markdown_cell, markdown_table
 
 __all__ = ["ReportContent", "html_page", "latex_table", "markdown_page"]
 
@@ -87,11 +87,11 @@ def markdown_page(content: ReportContent) -> str:
     meta = content.meta
     created, machine, tasks = _provenance(meta)
     lines = [
-        f"# rscbench report: {meta['suite']['name']}",
+        f"# rscbench report: {markdown_cell(meta['suite']['name'])}",
         "",
-        f"- {created}",
-        f"- {machine}",
-        f"- {tasks}",
+        f"- {markdown_cell(created)}",
+        f"- {markdown_cell(machine)}",
+        f"- {markdown_cell(tasks)}",
         "",
     ]
     lines += ["## Verdicts (docs/verdicts.md)", ""]
@@ -110,12 +110,14 @@ def markdown_page(content: ReportContent) -> str:
     ]
     lines += ["## Measurements by quantity (medians over seeds)", ""]
     for quantity, frame in content.measurements.items():
-        lines += [f"### {quantity}: {QUANTITY_TITLES[quantity]}", "", _frame_markdown(frame), ""]
+        heading = markdown_cell(f"{quantity}: {QUANTITY_TITLES[quantity]}")
+        lines += [f"### {heading}", "", _frame_markdown(frame), ""]
     lines += ["## Estimates that missed their tolerance", ""]
     unconverged = content.unconverged
     lines += [_frame_markdown(unconverged) if not unconverged.empty else _UNCONVERGED_NOTE, ""]
     if content.plots:
-        lines += ["## Plots", ""] + [f"![{path.stem}](plots/{path.name})" for path in content.plots] + [""]
+        images = [f"![{markdown_cell(path.stem)}](plots/{path.name})" for path in content.plots]
+        lines += ["## Plots", "", *images, ""]
     return "\n".join(lines)
 
 

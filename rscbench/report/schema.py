@@ -23,15 +23,22 @@ A document of a newer or unknown schema is refused, never guessed at.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.models.activations import ACTIVATIONS
+from rscbench.validation import Field, check_document, read_json
 
-__all__ = ["REPORT_SCHEMA_VERSION", "fits_table", "load_report", "migrate_report"]
+__all__ = [
+    "CURRENT_FIELDS",
+    "REPORT_FIELDS",
+    "REPORT_SCHEMA_VERSION",
+    "fits_table",
+    "load_report",
+    "migrate_report",
+]
 
 REPORT_SCHEMA_VERSION = 3
 
@@ -174,20 +181,97 @@ def _migrate_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
 _MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
-def migrate_report(document: dict[str, Any]) -> dict[str, Any]:
+_TEXT, _OBJECT = Field((str,)), Field((dict,))
+_VERDICT = {
+    "id": _TEXT,
+    "claim": _TEXT,
+    "subject": _TEXT,
+    "status": _TEXT,
+    "numbers": Field((dict,), required=False),
+    "source": Field((dict,), required=False),
+    "fits": Field((list,), required=False),
+}
+_TASK = {
+    "task_id": _TEXT,
+    "spec": Field((dict,), required=False),
+    "metrics": _OBJECT,
+    "experiment": Field((str, type(None)), required=False),
+}
+REPORT_FIELDS = {
+    "schema_version": Field((int,)),
+    "created_at": Field((str, type(None)), required=False),
+    "suite": Field(
+        (dict,),
+        fields={
+            "name": _TEXT,
+            "description": Field((str,), required=False),
+            "source": Field((str,), required=False),
+        },
+    ),
+    "git": Field(
+        (dict,),
+        required=False,
+        fields={
+            "commit": Field((str, type(None)), required=False),
+            "dirty": Field((bool, type(None)), required=False),
+        },
+    ),
+    "environment": Field((dict,), required=False),
+    "statuses": Field((dict,), required=False),
+    "verdicts": Field((list,), items=_VERDICT),
+    "tasks": Field((list,), items=_TASK),
+    "plots": Field((list,), required=False),
+}
+"""What every schema's report.json holds and the readers (compare, report, publish, the index) use."""
+_NUMBER = Field((int, float, str, type(None)), required=False)  # "nan"/"inf" are written as text
+CURRENT_FIELDS = {
+    "verdicts": Field(
+        (list,),
+        items=_VERDICT
+        | {
+            "form": _TEXT,
+            "aspect": _TEXT,
+            "covered": Field((bool,), required=False),
+            "expectation": Field((str,), required=False),
+            "reason": Field((str,), required=False),
+        },
+    ),
+    "fits": Field(
+        (list,),
+        items={
+            "verdict": _TEXT,
+            "subject": _TEXT,
+            "metric": _TEXT,
+            "axis": _TEXT,
+            "law": _TEXT,
+            "exponent": _NUMBER,
+        },
+    ),
+    "findings": Field((list,), required=False),
+}
+"""What a report of the current schema (or migrated to it) holds beside REPORT_FIELDS."""
+
+
+def migrate_report(document: dict[str, Any], source: str = "report") -> dict[str, Any]:
     """A copy of a report document in the current schema (migrated step by step from older ones).
 
-    Raises InvalidArgumentError for a document without a known integer ``schema_version``.
+    Raises InvalidArgumentError for a document without a known integer ``schema_version``, and for
+    one whose fields (REPORT_FIELDS, and CURRENT_FIELDS once migrated) do not hold what readers
+    use, naming ``source`` (the file), the field and what is allowed.
     """
     version = document.get("schema_version") if isinstance(document, dict) else None
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= REPORT_SCHEMA_VERSION:
         raise InvalidArgumentError(
-            "report schema_version", version, f"an integer from 1 to {REPORT_SCHEMA_VERSION} (this rscbench)"
+            f"{source}: schema_version",
+            version,
+            f"an integer from 1 to {REPORT_SCHEMA_VERSION} (this rscbench)",
         )
+    check_document(document, source, REPORT_FIELDS)
     migrated = copy.deepcopy(document)
     for step in range(version, REPORT_SCHEMA_VERSION):
         migrated = _MIGRATIONS[step](migrated)
         migrated["schema_version"] = step + 1
+    check_document(migrated, source, CURRENT_FIELDS)
     return migrated
 
 
@@ -195,15 +279,12 @@ def load_report(path: str | Path) -> dict[str, Any]:
     """Read a report.json (or the report folder holding it) in the current schema.
 
     Older schemas are migrated (the file is left as it is); an unknown or newer schema, a missing
-    file or invalid JSON raises InvalidArgumentError naming the report.
+    or unreadable file, text that is not UTF-8 JSON, and a field readers use that is missing or of
+    the wrong kind raise InvalidArgumentError naming the report and the field.
     """
     path = Path(path)
     if path.is_dir():
         path = path / "report.json"
     if not path.is_file():
         raise InvalidArgumentError("report", str(path), "a report folder or its report.json")
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise InvalidArgumentError("report", str(path), f"valid JSON ({error.msg})") from None
-    return migrate_report(document)
+    return migrate_report(read_json(path, "report"), str(path))

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,25 +23,28 @@ import pandas as pd
 import torch
 
 from rscbench import __version__
-from rscbench.analysis.metrics import metric_info
+from rscbench.analysis.metrics import METRICS, metric_info
 from rscbench.analysis.references import with_references
 from rscbench.analysis.verdicts import VERDICTS_VERSION, Verdict, judge, regime_findings
+from rscbench.errors import InvalidArgumentError
+from rscbench.report.escape import csv_safe
+from rscbench.report.folders import place_folder, scratch_folder, update_index
 from rscbench.report.plots import write_plots
 from rscbench.report.render import ReportContent, html_page, latex_table, markdown_page
 from rscbench.report.schema import REPORT_SCHEMA_VERSION, fits_table
 from rscbench.report.sections import measurement_tables, reference_table, unconverged_estimates
-from rscbench.run.specs import MEASUREMENT_VERSION
+from rscbench.run.specs import MEASUREMENT_VERSION, TaskSpec
 from rscbench.run.suites import Suite
-from rscbench.store import ResultStore
+from rscbench.store import ResultStore, TaskRecord
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
     "Report",
+    "check_record",
     "environment",
     "git_state",
     "latex_table",
     "tidy_results",
-    "update_index",
     "write_report",
 ]
 
@@ -119,14 +123,50 @@ class Report:
     verdicts: list[Verdict]
 
 
+def check_record(record: TaskRecord, store_path: Path, *, task_spec: bool = True) -> None:
+    """Refuse a stored record a report would misread: with ``task_spec`` (a suite's task, not a
+    monitored training run, whose spec is of its own kind) its spec must be a valid task whose content
+    hash is the record's task id (a store edited by hand fails here), and each registered metric must
+    hold a value of its kind (text, true/false or a number, as its unit says). Raises InvalidArgumentError
+    naming the store, the task and the field."""
+    where = f"store {store_path}: task {record.task_id}"
+    if task_spec:
+        try:
+            same = TaskSpec.from_dict(record.spec).task_id == record.task_id
+        except InvalidArgumentError as error:
+            argument = f"{where}: spec.{error.argument}"
+            raise InvalidArgumentError(argument, error.value, error.allowed) from None
+        if not same:
+            raise InvalidArgumentError(
+                f"{where}: spec", "a spec of another task", "the spec whose content hash is the task id"
+            )
+    for name, value in record.metrics.items():
+        if name not in METRICS or value is None:
+            continue
+        unit = METRICS[name].unit
+        if unit in ("text", "bool"):
+            fits, allowed = isinstance(value, str if unit == "text" else bool), f"a {unit} value"
+        else:
+            fits, allowed = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        if not fits:
+            raise InvalidArgumentError(f"{where}: metrics.{name}", value, allowed)
+
+
 def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int = 0) -> Report:
     """Write the report of ``suite``'s tasks found in ``store`` into a new folder of ``run_dir``.
 
     Contents: report.json, results.csv (every stored metric and the infinite-width references; and
     results.parquet when pyarrow is installed), verdicts.csv, verdicts.tex, report.md, report.html
-    (self-contained: images inlined, no network) and plots/ (PNG and PDF).
+    (self-contained: images inlined, no network) and plots/ (PNG and PDF). Every record is checked
+    first (:func:`check_record`). The folder is written under a hidden scratch name and renamed into
+    place once complete (rscbench.report.folders), so a report killed midway is never read; a
+    report folder under a ``reports/`` folder updates its index.
     """
-    ids = {task.task_id for task in suite.tasks()}
+    tasks = {task.task_id: task for task in suite.tasks()}
+    ids = set(tasks)
+    records = [record for record in store.records() if record.task_id in ids]
+    for record in records:
+        check_record(record, store.path, task_spec=isinstance(tasks[record.task_id], TaskSpec))
     frame = store.to_frame()
     frame = frame[frame["task_id"].isin(ids)].reset_index(drop=True)
     trajectories = store.trajectory_frame()
@@ -136,17 +176,7 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
     findings = regime_findings(frame, trajectories, seed=seed)
     now = datetime.datetime.now(datetime.UTC)
     git = git_state()
-    folder = run_dir / f"{now:%Y%m%dT%H%M%SZ}-{(git['commit'] or 'nogit')[:8]}"
-    folder.mkdir(parents=True, exist_ok=False)
-
-    experiments = suite.experiment_of()
-    records = [record for record in store.records() if record.task_id in ids]
-    datasets = {
-        record.spec["data"]["dataset"]: record.metrics.get("dataset_hash")
-        for record in records
-        if record.metrics.get("dataset_hash")
-    }
-    counts = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
+    name = f"{now:%Y%m%dT%H%M%SZ}-{(git['commit'] or 'nogit')[:8]}"
     meta = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "rscbench_version": __version__,
@@ -156,9 +186,38 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
         "git": git,
         "environment": environment(),
         "suite": {"name": suite.name, "description": suite.description, "source": suite.source},
-        "dataset_hashes": datasets,
-        "statuses": counts,
+        "dataset_hashes": {
+            record.spec["data"]["dataset"]: record.metrics["dataset_hash"]
+            for record in records
+            if record.metrics.get("dataset_hash")
+        },
+        "statuses": {str(k): int(v) for k, v in frame["status"].value_counts().items()},
     }
+    scratch = scratch_folder(run_dir, name)
+    try:
+        _write_files(scratch, meta, suite, records, frame, trajectories, verdicts, findings, seed)
+        folder = place_folder(scratch, run_dir, name)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)  # the scratch folder this call made, nothing else
+        raise
+    if run_dir.resolve().parent.name == "reports":
+        update_index(run_dir.resolve().parent)
+    return Report(folder, verdicts)
+
+
+def _write_files(
+    folder: Path,
+    meta: dict[str, Any],
+    suite: Suite,
+    records: list[TaskRecord],
+    frame: pd.DataFrame,
+    trajectories: pd.DataFrame,
+    verdicts: list[Verdict],
+    findings: list[Any],
+    seed: int,
+) -> None:
+    """Every file of a report into ``folder`` (see write_report)."""
+    experiments = suite.experiment_of()
     referenced = with_references(frame)
     content = ReportContent(
         meta=meta,
@@ -182,16 +241,13 @@ def write_report(run_dir: Path, suite: Suite, store: ResultStore, *, seed: int =
     }
     (folder / "report.json").write_text(json.dumps(_safe(document), indent=1, sort_keys=False))
     results = tidy_results(referenced, experiments)
-    results.to_csv(folder / "results.csv", index=False)
+    csv_safe(results).to_csv(folder / "results.csv", index=False)
     with contextlib.suppress(ImportError):  # parquet only when pyarrow is installed
         results.to_parquet(folder / "results.parquet", index=False)
-    _verdict_csv(verdicts).to_csv(folder / "verdicts.csv", index=False)
+    csv_safe(_verdict_csv(verdicts)).to_csv(folder / "verdicts.csv", index=False)
     (folder / "report.md").write_text(markdown_page(content))
     (folder / "report.html").write_text(html_page(content))
     (folder / "verdicts.tex").write_text(latex_table(verdicts))
-    if run_dir.resolve().parent.name == "reports":
-        update_index(run_dir.resolve().parent)
-    return Report(folder, verdicts)
 
 
 def _verdict_csv(verdicts: list[Verdict]) -> pd.DataFrame:
@@ -203,30 +259,3 @@ def _verdict_csv(verdicts: list[Verdict]) -> pd.DataFrame:
         for v in verdicts
     ]
     return pd.DataFrame(rows, columns=[*columns, "numbers", "source"])
-
-
-def update_index(reports_root: Path) -> Path:
-    """Rewrite ``reports_root/index.json``: every report.json below it, newest first, with its headline."""
-    entries = []
-    for path in sorted(reports_root.glob("*/*/report.json")):
-        try:
-            document = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        statuses: dict[str, int] = {}
-        for verdict in document.get("verdicts", []):
-            statuses[verdict["status"]] = statuses.get(verdict["status"], 0) + 1
-        entries.append(
-            {
-                "path": str(path.parent.relative_to(reports_root)),
-                "suite": document.get("suite", {}).get("name"),
-                "created_at": document.get("created_at"),
-                "commit": document.get("git", {}).get("commit"),
-                "schema_version": document.get("schema_version"),
-                "verdicts": statuses,
-            }
-        )
-    entries.sort(key=lambda entry: entry["created_at"] or "", reverse=True)
-    index = reports_root / "index.json"
-    index.write_text(json.dumps({"reports": entries}, indent=1))
-    return index

@@ -71,9 +71,10 @@ def run_on_dask(
         ) from None
     try:
         client = Client(scheduler, timeout=30)
-    except OSError as error:
+    except (OSError, ValueError, TypeError) as error:  # no answer, or not an address at all
         raise RscbenchError(
-            f"invalid --scheduler={scheduler!r}: no Dask scheduler answered ({error})"
+            f"invalid --scheduler={scheduler!r}: allowed the address of a running Dask scheduler, "
+            f"e.g. tcp://host:8786 ({type(error).__name__}: {error})"
         ) from None
     specs = [TaskSpec.from_dict(canonical) for canonical in canonicals]
     with client:

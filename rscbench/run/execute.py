@@ -23,6 +23,7 @@ from rscbench.run.task import measure_task
 from rscbench.run.task_clock import TaskClock, synchronize
 from rscbench.run.threads import apply_threads
 from rscbench.store import TaskRecord
+from rscbench.validation import MAX_SECONDS, require_number
 
 __all__ = ["TaskTimeoutError", "execute_task", "worker_died_record"]
 
@@ -99,6 +100,8 @@ def execute_task(
     (rscbench.run.task_clock: setup, each quantity, Q9) and every warning raised, named by part.
     """
     spec = TaskSpec.from_dict(canonical)
+    if timeout_seconds is not None:
+        require_number("timeout", timeout_seconds, greater_than=0, at_most=MAX_SECONDS)
     if threads is not None:
         apply_threads(threads)
     started, started_at = time.perf_counter(), _utc_now()
@@ -131,7 +134,7 @@ def execute_task(
         )
     except TaskTimeoutError:
         status, message = "timeout", f"task exceeded its timeout of {timeout_seconds:g} s"
-    except Exception as error:  # a task's failure is its recorded outcome, never the runner's crash
+    except (Exception, SystemExit) as error:  # a task's failure is its outcome, never the runner's crash
         where = traceback.extract_tb(error.__traceback__)[-1]
         message = f"{type(error).__name__}: {error} (at {os.path.basename(where.filename)}:{where.lineno})"
     finally:
@@ -161,14 +164,19 @@ def execute_task(
     return record.to_dict()
 
 
-def worker_died_record(canonical: dict[str, Any]) -> dict[str, Any]:
-    """The record of a task whose worker process died before it could report (status failed)."""
+def worker_died_record(
+    canonical: dict[str, Any],
+    how: str = "a worker process died while this task was in flight (killed or out of memory)",
+    wall_seconds: float = 0.0,
+) -> dict[str, Any]:
+    """The record of a task whose worker process died before it could report (status failed):
+    ``how`` it ended, and the ``wall_seconds`` the task had run (0 when unknown)."""
     spec = TaskSpec.from_dict(canonical)
     return _record(
         spec,
         status="failed",
-        message="a worker process died while this task was in flight (killed or out of memory)",
-        wall_seconds=0.0,
+        message=how,
+        wall_seconds=wall_seconds,
         peak_memory_bytes=None,
         metrics={},
         trajectory=[],

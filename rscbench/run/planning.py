@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
-from rscbench.data import Dataset, load_dataset
+from rscbench.data import DataShape, load_dataset
 from rscbench.errors import InvalidArgumentError, RscbenchError, require_integer
 from rscbench.measure.memory import MemoryEstimate
 from rscbench.models.factories import check_factory
-from rscbench.run.builders import build_task_model, load_task_data, parameter_count
+from rscbench.run.builders import build_task_model, parameter_count, task_data_shape
 from rscbench.run.cost_model import CostModel, calibrate, calibration_records, paper_parameters
 from rscbench.run.device_memory import available_memory_bytes
 from rscbench.run.specs import DataSpec, TaskSpec
@@ -127,7 +127,7 @@ def check_inputs(tasks: Sequence[TaskSpec], *, require_devices: bool = True) -> 
         load_dataset(data.dataset, n=data.n, d=data.d, seed=data.dataset_seed, targets=data.targets)
     for task in tasks:
         batch = task.protocol.batch_size
-        if batch is not None and task.data.n is None and batch > (n := load_task_data(task).n):
+        if batch is not None and task.data.n is None and batch > (n := task_data_shape(task).n):
             raise InvalidArgumentError(
                 "protocol.batch_size", batch, f"an integer in [1, n = {n}] (the dataset's n)"
             )
@@ -136,7 +136,7 @@ def check_inputs(tasks: Sequence[TaskSpec], *, require_devices: bool = True) -> 
         key = (task.model.arch, task.model.width, task.model.depth, task.data)
         if task.model.is_factory and key not in checked:
             checked.add(key)
-            in_dim = load_task_data(task).d
+            in_dim = task_data_shape(task).d
             check_factory(task.model.arch, in_dim=in_dim, width=task.model.width, depth=task.model.depth)
 
 
@@ -170,7 +170,7 @@ def cost_model_for(device: str, records: Sequence[TaskRecord]) -> CostModel | No
     return model
 
 
-def _parameters(task: TaskSpec, data: Dataset, model: torch.nn.Module | None) -> int:
+def _parameters(task: TaskSpec, data: DataShape, model: torch.nn.Module | None) -> int:
     if model is not None:
         return parameter_count(model)
     return paper_parameters(task, data.d, data.n_classes if task.loss == "cross_entropy" else 1)
@@ -195,7 +195,8 @@ def plan_run(
     time from the cost model of its device (:func:`cost_model_for`, calibrated on the reports
     under ``reports_root`` and the store; None, never guessed, without enough records). The budget
     is :func:`task_budget_bytes`, or None when a device is absent and no ``memory_budget_bytes``
-    is given. Nothing runs and nothing is written.
+    is given. Nothing runs and nothing is written, and no generated dataset is allocated (its
+    sizes come from its spec), so a task too large for the machine is planned, never built.
     """
     if tasks is not None and selection:
         raise InvalidArgumentError("selection", str(selection), "none when tasks are given")
@@ -215,12 +216,12 @@ def plan_run(
     models = {device: cost_model_for(device, records) for device in devices}
     experiments = suite.experiment_of()
     stored = _stored_ids(store)
-    datasets: dict[DataSpec, Dataset] = {}
+    shapes: dict[DataSpec, DataShape] = {}
     plans = []
     for task in chosen:
-        if task.data not in datasets:
-            datasets[task.data] = load_task_data(task)
-        data = datasets[task.data]
+        if task.data not in shapes:
+            shapes[task.data] = task_data_shape(task)
+        data = shapes[task.data]
         model = build_task_model(task, data) if task.model.is_factory else None
         cost = models[task.device]
         seconds = (

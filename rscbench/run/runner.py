@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -23,11 +23,14 @@ from rscbench.run.pool import run_in_pool
 from rscbench.run.progress import Progress
 from rscbench.run.specs import TaskSpec
 from rscbench.run.threads import default_threads
-from rscbench.store import ResultStore
+from rscbench.store import ResultStore, store_lock
+from rscbench.validation import MAX_SECONDS, require_number
 
-__all__ = ["EXECUTORS", "RunSummary", "run_tasks"]
+__all__ = ["EXECUTORS", "RETRIED", "RunSummary", "check_executor", "run_tasks"]
 
 EXECUTORS = ("local", "dask")
+RETRIED = ("failed", "timeout")
+"""The stored statuses ``retry_failed`` runs again."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,18 @@ class RunSummary:
         return self.statuses.get("failed", 0) + self.statuses.get("timeout", 0)
 
 
+def check_executor(executor: str, scheduler: str | None) -> None:
+    """Refuse an unknown executor, Dask without a scheduler address, and an address without Dask."""
+    if executor not in EXECUTORS:
+        raise InvalidArgumentError("executor", executor, "one of " + ", ".join(EXECUTORS))
+    if executor == "dask" and not scheduler:
+        raise InvalidArgumentError("scheduler", scheduler, "a Dask scheduler address with --executor dask")
+    if executor != "dask" and scheduler:
+        raise InvalidArgumentError(
+            "scheduler", scheduler, "only with --executor dask (it names a Dask cluster)"
+        )
+
+
 def run_tasks(
     tasks: Iterable[TaskSpec],
     store: ResultStore,
@@ -59,8 +74,14 @@ def run_tasks(
     estimates: Mapping[str, float] | None = None,
     labels: Mapping[str, str] | None = None,
     progress_stream: TextIO | None = None,
+    retry_failed: bool = False,
 ) -> RunSummary:
     """Run every task not yet in ``store`` and store each record the moment it finishes.
+
+    With ``retry_failed`` the tasks stored as failed or timed out run again too (their new records
+    replace the old ones); every other stored task is skipped. The run holds the store's writer lock
+    (rscbench.store.store_lock) throughout: a second run of the same store raises StoreBusyError
+    before it runs anything.
 
     ``executor`` "local" runs in this process when ``workers`` == 1 and in a pool of ``workers``
     spawned processes otherwise (on CUDA each worker is pinned to one GPU, round robin); "dask"
@@ -74,28 +95,55 @@ def run_tasks(
     record; ``estimates`` (task id -> seconds) and ``labels`` (task id -> what to call it) feed the
     progress line (rscbench.run.progress). In this process the thread count is restored afterwards.
     """
-    if executor not in EXECUTORS:
-        raise InvalidArgumentError("executor", executor, "one of " + ", ".join(EXECUTORS))
+    check_executor(executor, scheduler)
     require_integer("workers", workers, 1)
-    if timeout_seconds is not None and not timeout_seconds > 0:
-        raise InvalidArgumentError("timeout", timeout_seconds, "a number of seconds > 0")
-    if executor == "dask" and not scheduler:
-        raise InvalidArgumentError("scheduler", scheduler, "a Dask scheduler address with --executor dask")
+    if timeout_seconds is not None:
+        require_number("timeout", timeout_seconds, greater_than=0, at_most=MAX_SECONDS)
     if threads is not None:
         require_integer("threads", threads, 1)
     elif executor == "local":
         threads = default_threads(workers)
+    with store_lock(store.path):
+        return _run_locked(
+            list(tasks),
+            store,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            run_one=functools.partial(
+                execute_task, timeout_seconds=timeout_seconds, memory_budget_bytes=memory_budget_bytes
+            ),
+            threads=threads,
+            experiments=experiments,
+            progress_of=functools.partial(
+                Progress,
+                stream=progress_stream or sys.stderr,
+                estimates=estimates or {},
+                labels=labels or {},
+                workers=workers,
+            ),
+            retry_failed=retry_failed,
+        )
+
+
+def _run_locked(
+    tasks: list[TaskSpec],
+    store: ResultStore,
+    *,
+    executor: str,
+    workers: int,
+    scheduler: str | None,
+    run_one: Callable[..., dict[str, Any]],
+    threads: int | None,
+    experiments: Mapping[str, str] | None,
+    progress_of: Callable[[list[str]], Progress],
+    retry_failed: bool,
+) -> RunSummary:
+    """:func:`run_tasks` once its arguments are checked, holding the store's lock."""
     started = time.perf_counter()
-    tasks = list(tasks)
-    stored = store.task_ids()
-    pending = [task for task in tasks if task.task_id not in stored]
-    progress = Progress(
-        [task.task_id for task in pending],
-        progress_stream or sys.stderr,
-        estimates=estimates or {},
-        labels=labels or {},
-        workers=workers,
-    )
+    skipped = store.task_ids() - (store.task_ids(RETRIED) if retry_failed else set())
+    pending = [task for task in tasks if task.task_id not in skipped]
+    progress = progress_of([task.task_id for task in pending])
     statuses: dict[str, int] = {}
 
     canonicals = [task.canonical() for task in pending]
@@ -111,9 +159,6 @@ def run_tasks(
         statuses[record["status"]] = statuses.get(record["status"], 0) + 1
         progress.update(record)
 
-    run_one = functools.partial(
-        execute_task, timeout_seconds=timeout_seconds, memory_budget_bytes=memory_budget_bytes
-    )
     if executor == "dask":
         from rscbench.run.dask_executor import run_on_dask
 

@@ -19,6 +19,7 @@ from typing import Any
 from rscbench.data import dataset_spec
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.models.activations import ACTIVATIONS
+from rscbench.validation import MAX_INTEGER
 from rscbench.vocabulary import (
     DEFAULT_QUANTITIES,
     DEVICES,
@@ -62,7 +63,7 @@ ARCHITECTURES = ("paper_mlp",)
 
 
 def _integer(section: str, name: str, value: Any, minimum: int) -> None:
-    require_integer(f"{section}.{name}", value, minimum)
+    require_integer(f"{section}.{name}", value, minimum, MAX_INTEGER)
 
 
 def _number(section: str, name: str, value: Any, allowed: str, test) -> None:

@@ -10,6 +10,7 @@ is never expanded. Shipped suites live in rscbench/suites/; a user may pass any 
 from __future__ import annotations
 
 import itertools
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rscbench.errors import InvalidArgumentError, RscbenchError
+from rscbench.errors import InvalidArgumentError
 from rscbench.run.specs import TaskSpec, flat_fields, flat_values, task_from_flat
+from rscbench.validation import read_text
 
 __all__ = [
     "Experiment",
@@ -33,6 +35,8 @@ __all__ = [
 ]
 
 LIST_FIELDS = ("quantities",)
+SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""What a suite's name may be: it names its run directory, so never a path."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +248,7 @@ def load_suite(name_or_path: str, overrides: dict[str, Any] | None = None) -> Su
             raise InvalidArgumentError(
                 "suite", name_or_path, "a shipped suite name or an existing .toml file"
             )
-        text, source = path.read_text(), str(path)
+        text, source = read_text(path, "suite file"), str(path)
     elif name_or_path in shipped_suites():
         text = (resources.files("rscbench") / "suites" / f"{name_or_path}.toml").read_text()
         source = f"rscbench/suites/{name_or_path}.toml"
@@ -267,8 +271,16 @@ def _parse(document: dict[str, Any], source: str, overrides: dict[str, Any]) -> 
                 f"{source}: {key}", document[key], "keys " + ", ".join(sorted(allowed_top))
             )
     name = document.get("name")
-    if not isinstance(name, str) or not name:
-        raise InvalidArgumentError(f"{source}: name", name, "a non-empty string")
+    if not isinstance(name, str) or not SUITE_NAME.fullmatch(name):
+        raise InvalidArgumentError(
+            f"{source}: name",
+            name,
+            "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+            "(it names the run directory runs/<name>/)",
+        )
+    description = document.get("description", "")
+    if not isinstance(description, str):
+        raise InvalidArgumentError(f"{source}: description", description, "a string")
     experiments_doc = document.get("experiment")
     if not isinstance(experiments_doc, list) or not experiments_doc:
         raise InvalidArgumentError(
@@ -276,10 +288,17 @@ def _parse(document: dict[str, Any], source: str, overrides: dict[str, Any]) -> 
         )
     defaults = _fields(document.get("defaults", {}), f"{source}: defaults")
     experiments = []
+    names: set[str] = set()
     for index, table in enumerate(experiments_doc):
         where = f"{source}: experiment[{index}]"
         if not isinstance(table, dict) or set(table) - {"name", "grid", "fixed"}:
             raise InvalidArgumentError(where, table, "a table with name, grid and fixed")
+        experiment_name = table.get("name", f"experiment-{index}")
+        if not isinstance(experiment_name, str) or not experiment_name.strip() or experiment_name in names:
+            raise InvalidArgumentError(
+                f"{where}.name", experiment_name, "a non-empty string no other experiment has"
+            )
+        names.add(experiment_name)
         grid = _fields(table.get("grid", {}), f"{where}.grid")
         for field_name, values in grid.items():
             if field_name in LIST_FIELDS or not isinstance(values, list) or not values:
@@ -297,18 +316,22 @@ def _parse(document: dict[str, Any], source: str, overrides: dict[str, Any]) -> 
             values = constant | dict(zip(keys, combination, strict=True))
             try:
                 tasks.append(task_from_flat(values))
-            except RscbenchError as error:
-                raise InvalidArgumentError(where, str(error), "valid task fields") from None
+            except InvalidArgumentError as error:
+                raise InvalidArgumentError(f"{where}: {error.argument}", error.value, error.allowed) from None
         order = tuple(grid) + tuple(key for key in keys if key not in grid)
-        experiments.append(Experiment(str(table.get("name", f"experiment-{index}")), tuple(tasks), order))
-    return Suite(name, str(document.get("description", "")), tuple(experiments), source)
+        experiments.append(Experiment(experiment_name, tuple(tasks), order))
+    return Suite(name, description, tuple(experiments), source)
 
 
 def _fields(table: Any, where: str) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise InvalidArgumentError(where, table, "a table of task fields")
     known = flat_fields()
-    for key in table:
+    for key, value in table.items():
         if key not in known:
-            raise InvalidArgumentError(f"{where}.{key}", table[key], "task fields " + ", ".join(known))
+            raise InvalidArgumentError(f"{where}.{key}", value, "task fields " + ", ".join(known))
+        if isinstance(value, list) and not value and key not in LIST_FIELDS:
+            raise InvalidArgumentError(
+                f"{where}.{key}", value, "a value, or a non-empty list of values (a grid axis)"
+            )
     return dict(table)

@@ -14,7 +14,13 @@ from rscbench.measure.gd import gradient_descent
 from rscbench.measure.memory import check_budget
 from rscbench.measure.optimizers import train
 from rscbench.measure.snapshot import measure_snapshot
-from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data, parameter_count
+from rscbench.run.builders import (
+    TORCH_DTYPES,
+    build_task_model,
+    load_task_data,
+    parameter_count,
+    task_data_shape,
+)
 from rscbench.run.device_memory import available_memory_bytes
 from rscbench.run.specs import TaskSpec
 from rscbench.run.task_memory import task_memory_estimate
@@ -33,6 +39,23 @@ class TaskOutcome:
     trajectory: list[dict]
 
 
+def _non_finite_outputs(model: torch.nn.Module, X: torch.Tensor) -> str:
+    """How many of the model's outputs on X are NaN or infinite, in words ("" when all are finite).
+
+    One forward without gradients; the model's buffers (e.g. running statistics) are restored, so
+    the measurements that follow see the model as it was built.
+    """
+    buffers = {name: value.clone() for name, value in model.named_buffers()}
+    with torch.no_grad():
+        outputs = model(X)
+        for name, value in model.named_buffers():
+            value.copy_(buffers[name])
+    if bool(torch.isfinite(outputs).all()):
+        return ""
+    nan, bad = int(torch.isnan(outputs).sum()), int((~torch.isfinite(outputs)).sum())
+    return f"{nan} NaN and {bad - nan} infinite of {outputs.numel()} on the data"
+
+
 def measure_task(
     spec: TaskSpec,
     *,
@@ -47,9 +70,11 @@ def measure_task(
     Metrics at init keep their snapshot names; training summaries are prefixed ``gd_`` whatever the
     optimizer; the trajectory holds one dict per iterate with the checkpoint and curvature
     re-measurement fields merged in at their steps; ``memory_estimate_bytes`` is the task's
-    estimated peak. A diverged run is an outcome (status "diverged"), not an error. Raises
-    RscbenchError for a spec that cannot run here (e.g. CUDA requested but absent), and
-    MemoryBudgetError, before allocating the model, when the estimate exceeds
+    estimated peak. A diverged run is an outcome (status "diverged"), not an error; so is a model
+    whose outputs at initialization are not finite (NaN or infinite): nothing can be measured on
+    it, and the task is stored as diverged with its sizes and a message saying how many outputs
+    were not finite. Raises RscbenchError for a spec that cannot run here (e.g. CUDA requested but
+    absent), and MemoryBudgetError, before allocating the data or the model, when the estimate exceeds
     ``memory_budget_bytes`` (default: the device's available memory).
     """
     if spec.device == "cuda" and not torch.cuda.is_available():
@@ -57,13 +82,15 @@ def measure_task(
     dtype, device = TORCH_DTYPES[spec.dtype], torch.device(spec.device)
     if memory_budget_bytes is not None:
         require_integer("memory_budget_bytes", memory_budget_bytes, 1)
-    data = load_task_data(spec)
-    # A factory model must exist to be sized: it is built once on the CPU, sized, then moved.
-    factory_model = build_task_model(spec, data) if spec.model.is_factory else None
-    estimate = task_memory_estimate(spec, data, factory_model)
+    # Sized before anything of the task's size exists: the data by its shape, a factory model
+    # (which must exist to be sized) built once on the CPU, sized, then moved.
+    shape = task_data_shape(spec)
+    factory_model = build_task_model(spec, shape) if spec.model.is_factory else None
+    estimate = task_memory_estimate(spec, shape, factory_model)
     check_budget(
         estimate, available_memory_bytes(device) if memory_budget_bytes is None else memory_budget_bytes
     )
+    data = load_task_data(spec)
     targets = targets_for(data, spec.loss)
     X = data.X.to(device=device, dtype=dtype)
     y = targets.to(device=device, dtype=dtype if targets.is_floating_point() else targets.dtype)
@@ -76,6 +103,11 @@ def measure_task(
         "parameters": parameter_count(model),
         "memory_estimate_bytes": estimate.total_bytes,
     }
+    not_finite = _non_finite_outputs(model, X)
+    if not_finite:
+        return TaskOutcome(
+            "diverged", f"the model's outputs at initialization are not finite: {not_finite}", metrics, []
+        )
     shared = {"loss": spec.loss, "kappa": protocol.kappa, "rho2": protocol.rho2, "tol": protocol.tol}
     if protocol.quantities:
         metrics |= measure_snapshot(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import torch
 
-from rscbench.data import Dataset
+from rscbench.data import Dataset, DataShape
 from rscbench.measure.estimator_memory import (
     density_bytes,
     optimizer_state_vectors,
@@ -30,7 +30,7 @@ from rscbench.measure.memory import (
     rsc_bytes,
     secant_bytes,
 )
-from rscbench.run.builders import TORCH_DTYPES, build_task_model, load_task_data
+from rscbench.run.builders import TORCH_DTYPES, build_task_model, task_data_shape
 from rscbench.run.specs import TaskSpec
 
 __all__ = ["GD_CHECKPOINT_QUANTITIES", "estimate_memory", "estimate_task_memory", "task_memory_estimate"]
@@ -105,16 +105,19 @@ def estimate_task_memory(spec: TaskSpec, sizes: Sizes, *, data_bytes: int = 0) -
 
 
 def task_memory_estimate(
-    spec: TaskSpec, data: Dataset, factory_model: torch.nn.Module | None = None
+    spec: TaskSpec, data: Dataset | DataShape, factory_model: torch.nn.Module | None = None
 ) -> MemoryEstimate:
-    """The estimate of ``spec`` on its loaded ``data``; a factory model is measured (``factory_model``,
-    or built on the CPU), the paper's network is sized by formula."""
+    """The estimate of ``spec`` on data of these sizes (a loaded Dataset, or only its DataShape:
+    nothing of the data's size is allocated); a factory model is measured (``factory_model``, or
+    built on the CPU), the paper's network is sized by formula. The data count n d float64 values
+    and their copy in the task's dtype."""
     dtype = TORCH_DTYPES[spec.dtype]
     itemsize = torch.empty((), dtype=dtype).element_size()
-    data_bytes = data.X.numel() * (data.X.element_size() + itemsize)
+    data_bytes = data.n * data.d * (torch.float64.itemsize + itemsize)
     if spec.model.is_factory:
         model = factory_model if factory_model is not None else build_task_model(spec, data)
-        sizes = Sizes.of_model(model, data.X.to(dtype=dtype))
+        rows = torch.zeros(1, data.d, dtype=dtype).expand(data.n, data.d)  # sizes only, nothing allocated
+        sizes = Sizes.of_model(model, rows)
     else:
         out_dim = data.n_classes if spec.loss == "cross_entropy" else 1
         sizes = Sizes.paper(data.n, data.d, spec.model.width, spec.model.depth, out_dim, itemsize)
@@ -128,4 +131,4 @@ def estimate_memory(spec: TaskSpec) -> MemoryEstimate:
     The paper's network is sized by formula (nothing is allocated); a factory model is built once on
     the CPU to count its parameters and saved activations. See rscbench.measure.memory.
     """
-    return task_memory_estimate(spec, load_task_data(spec))
+    return task_memory_estimate(spec, task_data_shape(spec))

@@ -33,9 +33,9 @@ import pandas as pd
 
 from rscbench.errors import InvalidArgumentError
 from rscbench.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from rscbench.store.records import TaskRecord, dumps_strict, preferred_record, read_record_file, scalar_dict
+from rscbench.store.records import TaskRecord, dumps_strict, preferred_record, read_record_file
 
-__all__ = ["ResultStore"]
+__all__ = ["ResultStore", "remove_store"]
 
 _BUSY_TIMEOUT_S = 30.0
 _COLUMNS = tuple(field.name for field in fields(TaskRecord))
@@ -64,15 +64,20 @@ class ResultStore:
         if self.path.is_dir():
             raise InvalidArgumentError("store", str(self.path), "a file path, not a directory")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            self._connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:  # a folder that refuses files, a path too long
+            raise InvalidArgumentError("store", str(self.path), f"a file SQLite can open ({exc})") from None
         try:
             self._open()
-        except sqlite3.OperationalError:  # locked, unreadable, disk full: not a question of format
+        except sqlite3.OperationalError as exc:  # locked, unreadable, disk full: not a question of format
             self._connection.close()
-            raise
+            raise InvalidArgumentError(
+                "store", str(self.path), f"a store this process can read and write ({exc})"
+            ) from None
         except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
             self._connection.close()
-            raise InvalidArgumentError("store", str(self.path), f"an rscbench SQLite store ({exc})") from exc
+            raise InvalidArgumentError("store", str(self.path), f"an rscbench SQLite store ({exc})") from None
         except BaseException:
             self._connection.close()
             raise
@@ -91,16 +96,23 @@ class ResultStore:
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(tasks)")}
+        missing = [name for name in _COLUMNS if name not in columns]
+        if missing:
+            raise InvalidArgumentError(
+                "store", str(self.path), f"an rscbench store (its tasks table lacks {', '.join(missing)})"
+            )
 
     def _schema_version(self) -> int:
         """The file's schema version: 0 for an empty file; refuses a database that is not a store."""
         tables = {row[0] for row in self._connection.execute("SELECT name FROM sqlite_master")}
         if not tables:
             return 0
-        if "meta" not in tables:
-            raise InvalidArgumentError(
-                "store", str(self.path), "an rscbench store (this file has no meta table)"
-            )
+        for table in ("meta", "tasks"):
+            if table not in tables:
+                raise InvalidArgumentError(
+                    "store", str(self.path), f"an rscbench store (this file has no {table} table)"
+                )
         row = self._connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         value = None if row is None else row[0]
         if not (isinstance(value, str) and value.isdigit() and int(value) > 0):
@@ -202,36 +214,62 @@ class ResultStore:
     # reading
 
     def _record(self, row: sqlite3.Row | tuple[Any, ...]) -> TaskRecord:
-        """The record of one ``SELECT <_COLUMNS>`` row."""
+        """The record of one ``SELECT <_COLUMNS>`` row; a row that does not read as a record raises
+        InvalidArgumentError naming the store, the task and the field."""
         data = dict(zip(_COLUMNS, row, strict=True))
+        where = f"store {self.path}: task {data['task_id']!r}"
         for name in _JSON_COLUMNS:
-            data[name] = json.loads(data[name])
-        return TaskRecord.from_dict(data)
+            try:
+                data[name] = json.loads(data[name])
+            except (TypeError, json.JSONDecodeError) as exc:
+                raise InvalidArgumentError(f"{where}: {name}", _short(data[name]), f"JSON ({exc})") from None
+        try:
+            return TaskRecord.from_dict(data)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"{where}: {exc.argument}", exc.value, exc.allowed) from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn a database error while reading (a damaged page, a table changed by hand) into
+        InvalidArgumentError naming the store."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise InvalidArgumentError(
+                "store", str(self.path), f"a readable rscbench store ({exc})"
+            ) from None
 
     def has(self, task_id: str) -> bool:
         """Whether a record of ``task_id`` is stored."""
         query = "SELECT 1 FROM tasks WHERE task_id = ?"
-        return self._connection.execute(query, (task_id,)).fetchone() is not None
+        with self._reading():
+            return self._connection.execute(query, (task_id,)).fetchone() is not None
 
-    def task_ids(self) -> set[str]:
-        """The ids of every stored task."""
-        return {row[0] for row in self._connection.execute("SELECT task_id FROM tasks")}
+    def task_ids(self, statuses: Iterable[str] | None = None) -> set[str]:
+        """The ids of every stored task (only those of the given ``statuses``, when given)."""
+        with self._reading():
+            rows = self._connection.execute("SELECT task_id, status FROM tasks").fetchall()
+        wanted = None if statuses is None else set(statuses)
+        return {task_id for task_id, status in rows if wanted is None or status in wanted}
 
     def get(self, task_id: str) -> TaskRecord | None:
         """The stored record of ``task_id``, or None."""
         query = f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE task_id = ?"
-        row = self._connection.execute(query, (task_id,)).fetchone()
+        with self._reading():
+            row = self._connection.execute(query, (task_id,)).fetchone()
         return None if row is None else self._record(row)
 
     def records(self) -> Iterator[TaskRecord]:
         """Every stored record, in task id order, read lazily (do not write while iterating)."""
         query = f"SELECT {', '.join(_COLUMNS)} FROM tasks ORDER BY task_id"
-        for row in self._connection.execute(query):
-            yield self._record(row)
+        with self._reading():
+            for row in self._connection.execute(query):
+                yield self._record(row)
 
     def __len__(self) -> int:
         """The number of stored tasks."""
-        return self._connection.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
+        with self._reading():
+            return self._connection.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per task: its outcome, its spec flattened and its metrics, sorted by task id.
@@ -275,11 +313,11 @@ class ResultStore:
         in the trajectory. Numeric columns are numeric, as in :meth:`to_frame`.
         """
         rows = []
-        for task_id, text in self._connection.execute(
-            "SELECT task_id, trajectory FROM tasks ORDER BY task_id"
-        ):
-            steps = [scalar_dict(step, "trajectory") for step in json.loads(text)]
-            rows.extend({"task_id": task_id, "step": position, **step} for position, step in enumerate(steps))
+        for record in self.records():
+            steps = record.trajectory
+            rows.extend(
+                {"task_id": record.task_id, "step": position, **step} for position, step in enumerate(steps)
+            )
         if not rows:
             return pd.DataFrame(columns=["task_id", "step"])
         frame = pd.DataFrame(rows)
@@ -300,6 +338,20 @@ class ResultStore:
     ) -> None:
         """Close the store."""
         self.close()
+
+
+def remove_store(path: str | os.PathLike[str]) -> None:
+    """Delete the store at ``path`` with its SQLite journal files (``-wal``, ``-shm``, ``-journal``),
+    which a killed writer leaves behind and which SQLite would otherwise replay into a new store of
+    the same name. Only these files are touched; a missing one is fine."""
+    path = Path(path)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def _short(value: Any) -> Any:
+    """A stored value as an error message shows it: text cut to 60 characters."""
+    return value[:60] + "..." if isinstance(value, str) and len(value) > 60 else value
 
 
 def _flatten(tree: dict[str, Any], prefix: str) -> dict[str, Any]:

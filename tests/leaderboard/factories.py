@@ -40,3 +40,11 @@ def two_outputs(width: int, depth: int, *, in_dim: int, generator: torch.Generat
 def not_a_module(width: int, depth: int, *, in_dim: int, generator: torch.Generator) -> str:
     """Wrong: returns no module."""
     return "model"
+
+
+def nan_outputs(width: int, depth: int, *, in_dim: int, generator: torch.Generator) -> nn.Module:
+    """Wrong: a model whose every output is NaN (its weights are)."""
+    layer = nn.Linear(in_dim, 1)
+    with torch.no_grad():
+        layer.weight.fill_(float("nan"))
+    return layer

@@ -13,6 +13,7 @@ from rscbench.report import compare_reports, load_report
 FIT = {"metric": "predictor_hessian_max", "axis": "model.width", "law": "power", "exponent": -0.5}
 BASE = {
     "schema_version": 3,
+    "suite": {"name": "tiny"},
     "tasks": [{"task_id": "t1", "metrics": {"predictor_hessian_max": 0.1, "g_bar_sqnorm": 0.5, "loss": 1.0}}],
     "verdicts": [
         {
@@ -81,7 +82,7 @@ def test_unknown_schema_and_bad_threshold_are_refused(tmp_path) -> None:
     path.write_text(json.dumps(changed(["schema_version"], 99)))
     with pytest.raises(InvalidArgumentError) as error:
         load_report(tmp_path)
-    assert error.value.argument == "report schema_version"
+    assert error.value.argument == f"{path}: schema_version"
     with pytest.raises(InvalidArgumentError):
         compare_reports(BASE, BASE, threshold=-1)
 

@@ -35,17 +35,25 @@ def test_the_first_published_report_is_schema_1_and_migrates_with_its_fits() -> 
 
 
 def test_migration_is_the_identity_on_the_current_schema_and_does_not_mutate() -> None:
-    current = {"schema_version": REPORT_SCHEMA_VERSION, "verdicts": [], "fits": [], "tasks": []}
+    suite = {"name": "tiny"}
+    current = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "suite": suite,
+        "verdicts": [],
+        "fits": [],
+        "findings": [],
+        "tasks": [],
+    }
     assert migrate_report(current) == current
-    old = {"schema_version": 1, "verdicts": [], "tasks": []}
+    old = {"schema_version": 1, "suite": suite, "verdicts": [], "tasks": []}
     migrate_report(old)
-    assert old == {"schema_version": 1, "verdicts": [], "tasks": []}
+    assert old == {"schema_version": 1, "suite": suite, "verdicts": [], "tasks": []}
 
 
 @pytest.mark.parametrize("version", [0, REPORT_SCHEMA_VERSION + 1, "2", None, True])
 def test_unknown_schemas_are_refused_naming_the_field(tmp_path: Path, version) -> None:
     (tmp_path / "report.json").write_text(json.dumps({"schema_version": version}))
-    with pytest.raises(InvalidArgumentError, match="report schema_version"):
+    with pytest.raises(InvalidArgumentError, match=r"report\.json: schema_version"):
         load_report(tmp_path)
 
 

@@ -2,7 +2,6 @@
 
 import io
 import json
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ import torch
 
 from rscbench.errors import InvalidArgumentError, RscbenchError
 from rscbench.run.execute import execute_task
-from rscbench.run.pool import gpu_assignments, pin_worker_to_gpu
+from rscbench.run.pool import gpu_assignments, pin_to_gpu
 from rscbench.run.runner import run_tasks
 from rscbench.run.specs import task_from_flat
 from rscbench.run.suites import load_suite
@@ -184,10 +183,8 @@ def test_pool_workers_are_pinned_round_robin_one_gpu_each(monkeypatch) -> None:
     assert gpu_assignments(4, 2) == [0, 1, 0, 1] and gpu_assignments(2, 8) == [0, 1]
     with pytest.raises(InvalidArgumentError):
         gpu_assignments(2, 0)
-    queue = multiprocessing.get_context("spawn").Queue()
-    queue.put(1)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
-    pin_worker_to_gpu(queue)
+    pin_to_gpu(1)
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "1"
 
 

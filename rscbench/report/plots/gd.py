@@ -21,6 +21,7 @@ from rscbench.report.plots.style import (
     legend_handle,
     legend_outside,
     new_figure,
+    plain,
     scatter_points,
     series_styles,
     set_title,
@@ -100,7 +101,9 @@ def _gd_figure(fixed: dict[str, Any], rows: pd.DataFrame, trajectories: pd.DataF
         ],
     )
     shared, _ = describe_groups([(fixed, rows)], WIDTH)
-    set_title(top, f"Loss and certified RSC along gradient descent: {fixed.get('model.activation')}", shared)
+    set_title(
+        top, f"Loss and certified RSC along gradient descent: {plain(fixed.get('model.activation'))}", shared
+    )
     return fig
 
 

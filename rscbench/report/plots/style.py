@@ -40,6 +40,7 @@ __all__ = [
     "legend_handle",
     "legend_outside",
     "new_figure",
+    "plain",
     "positive_rows",
     "scatter_points",
     "series_styles",
@@ -66,18 +67,24 @@ LINESTYLES = ("-", "--", "-.", ":")
 WIDTH_LABEL = r"width $m$ (neurons)"
 # Spec fields named in titles and series labels, with how to print them.
 FIELDS: dict[str, Callable[[Any], str]] = {
-    "model.activation": str,
+    "model.activation": lambda v: plain(v),
     "model.depth": lambda v: f"depth L = {v}",
     "model.width": lambda v: f"m = {v}",
     "model.sigma1": lambda v: rf"$\sigma_1$ = {spec_text(v)}",
-    "loss": lambda v: f"{v} loss",
-    "data.dataset": lambda v: f"{v} data",
+    "loss": lambda v: f"{plain(v)} loss",
+    "data.dataset": lambda v: f"{plain(v)} data",
     "data.n": lambda v: f"n = {v}",
     "data.d": lambda v: f"d = {v}",
     "protocol.gd_steps": lambda v: "at init" if spec_text(v) == "0" else f"GD ({v} steps)",
 }
 
 Group = tuple[dict[str, Any], pd.DataFrame]
+
+
+def plain(value: Any) -> str:
+    """A user's text (a dataset path, an activation name) shown as it is in a figure: matplotlib reads
+    text between two ``$`` as mathtext, so each ``$`` is escaped."""
+    return str(value).replace("$", r"\$")
 
 
 def spec_text(value: Any) -> str:

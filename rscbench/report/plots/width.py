@@ -26,6 +26,7 @@ from rscbench.report.plots.style import (
     legend_handle,
     legend_outside,
     new_figure,
+    plain,
     positive_rows,
     scatter_points,
     series_styles,
@@ -165,7 +166,7 @@ def _threshold_lines(frame: pd.DataFrame) -> Callable[[Axes, list[Group], list[A
             grid = np.geomspace(rows[WIDTH].min(), rows[WIDTH].max(), 16)
             ax.plot(grid, c2 / (2 * kappa**2 * np.sqrt(grid)), color=colour, linestyle="--", linewidth=1.2)
             text = (
-                rf"threshold $c_2/(2\kappa^2\sqrt{{m}})$, {fixed.get('model.activation')}:"
+                rf"threshold $c_2/(2\kappa^2\sqrt{{m}})$, {plain(fixed.get('model.activation'))}:"
                 "\n    "
                 rf"$c_2$ = {c2:.3g}, $\kappa$ = {kappa:g} (medians of {len(match)} tasks)"
             )
