@@ -102,11 +102,11 @@ def test_list_and_dry_run() -> None:
 def test_a_gpu_suite_is_planned_without_a_gpu_stating_the_assumption(tmp_path) -> None:
     dry = run(["run", "gpu-full", "--dry-run"], cwd=REPOSITORY)
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.startswith("gpu-full: 102 tasks") and "estimated time: ~" in dry.stdout
+    assert dry.stdout.startswith("gpu-full: 108 tasks") and "estimated time: ~" in dry.stdout
     if not torch.cuda.is_available():
         assert "assumed (no CUDA record" in dry.stdout and "budget unknown" in dry.stdout
     bare = run(["run", "gpu-full", "--dry-run"], cwd=tmp_path)  # no reports/ to calibrate on
-    assert bare.returncode == 0 and "estimated time: unknown for all 102 tasks" in bare.stdout
+    assert bare.returncode == 0 and "estimated time: unknown for all 108 tasks" in bare.stdout
     assert "no cost model" in bare.stdout and " 0 s" not in bare.stdout
 
 

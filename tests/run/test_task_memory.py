@@ -60,7 +60,11 @@ def test_trace_density_and_each_optimizer_add_their_kernels() -> None:
     assert estimate.kernel("loss_hessian_trace").bytes == (
         10 * sizes.parameters * 16 + 4 * sizes.vector + 7 * sizes.act() + memory.OVERHEAD_BYTES
     )
-    assert estimate.kernel("loss_hessian_density").bytes == memory.loss_hessian_bytes(sizes, 20).bytes
+    # SLQ runs in parameter space with a 20-vector basis and no restart, beside 4 P and 7 act
+    density_state = memory.lanczos_bytes(sizes.parameters, sizes.itemsize, max_basis=20, max_iter=20)
+    assert estimate.kernel("loss_hessian_density").bytes == (
+        density_state + 4 * sizes.vector + 7 * sizes.act() + memory.OVERHEAD_BYTES
+    )
     gd = estimate_task_memory(spec(quantities=["Q3"], gd_steps=5), sizes).kernel("gradient_descent")
     sgd = estimate_task_memory(spec(quantities=["Q3"], gd_steps=5, optimizer="sgd", lr=0.1), sizes)
     assert sgd.kernel("training (sgd)").bytes == gd.bytes
