@@ -1,6 +1,6 @@
-"""rscbench's curvature estimators timed beside their peers, on bench_kernels' problem (docs/kernels.md).
+"""rscbench's curvature estimators timed beside their peers, on the problem of problems.py (docs/kernels.md).
 
-The paper's network (depth 3, tanh, d = 32, n = 256, float32) at the widths of bench_kernels. Groups:
+The paper's network (depth 3, tanh, d = 32, n = 256, float32) at the widths of problems.py. Groups:
 
 * ``trace``: tr(nabla^2 L) with 99 Hessian-vector products: rscbench's Hutchinson and Hutch++,
   curvlinops' Hutchinson, Hutch++ and XTrace on its HessianLinearOperator, and PyHessian's
@@ -8,7 +8,7 @@ The paper's network (depth 3, tanh, d = 32, n = 256, float32) at the widths of b
   Reference: rscbench's Hutch++ in float64 with 999 products (its CI is recorded).
 * ``density``: stochastic Lanczos quadrature, one start of 100 steps: rscbench's
   ``spectral_density`` and PyHessian's ``density(iter=100, n_v=1)``; the error recorded is that of
-  the largest node against the float64 lambda_max of bench_kernels.
+  the largest node against the float64 lambda_max (the top_reference fixture).
 * ``top-k``: the top 4 eigenvalues: rscbench's block Lanczos at tol 1e-3 and PyHessian's
   ``eigenvalues(top_n=4)`` (power iteration with deflation, its default tol 1e-3); reference:
   block Lanczos at tol 1e-8 in float64.
@@ -26,10 +26,9 @@ from __future__ import annotations
 import copy
 import math
 
-import bench_kernels
 import pytest
 import torch
-from bench_kernels import START_SEED, TOL, Problem, _run
+from problems import REFERENCE_TOL, START_SEED, TOL, Problem, timed
 
 from rscbench.measure import (
     HessianOperator,
@@ -40,14 +39,8 @@ from rscbench.measure import (
     spectral_density,
     top_eigenpairs,
 )
+from rscbench.measure.spaces import loss_hessian_extremes
 from rscbench.measure.spectrum import HessianExtremes
-
-# bench_kernels' fixtures, shared: the same problems (built once per module) and lambda_max reference.
-problem, problem64, top_reference = (
-    bench_kernels.problem,
-    bench_kernels.problem64,
-    bench_kernels.top_reference,
-)
 
 PRODUCTS = 99
 REFERENCE_PRODUCTS = 999
@@ -154,7 +147,7 @@ def test_trace_0_rscbench(benchmark, problem: Problem, trace_reference, method: 
             return hutchinson_trace(operator, n_samples=PRODUCTS, seed=START_SEED)
         return hutchpp_trace(operator, n_products=PRODUCTS, seed=START_SEED)
 
-    result = _run(benchmark, problem, run, ROUNDS)
+    result = timed(benchmark, problem, run, ROUNDS)
     _record_trace(benchmark, result.value, result.n_products, trace_reference)
     benchmark.extra_info.update(method=method, ci=[result.ci_low, result.ci_high], std_error=result.std_error)
     # Both are unbiased: the reference lies within 5 of this estimate's standard errors (plus its own).
@@ -176,7 +169,7 @@ def test_trace_1_curvlinops(benchmark, problem: Problem, trace_reference, method
     operator = _curvlinops_operator(problem, "hessian")
     products = PRODUCTS + 1 if method == "xtrace" else PRODUCTS  # XTrace takes an even budget
     torch.manual_seed(START_SEED)  # curvlinops draws its probes from torch's global generator
-    value = float(_run(benchmark, problem, lambda: estimator(operator, products), ROUNDS))
+    value = float(timed(benchmark, problem, lambda: estimator(operator, products), ROUNDS))
     error = _record_trace(benchmark, value, products, trace_reference)
     benchmark.extra_info["method"] = f"curvlinops {method}"
     assert math.isfinite(error)
@@ -189,7 +182,7 @@ def test_trace_2_pyhessian(benchmark, problem: Problem, trace_reference) -> None
     def run():
         return peer().trace()
 
-    samples = _run(benchmark, problem, run, ROUNDS)
+    samples = timed(benchmark, problem, run, ROUNDS)
     error = _record_trace(benchmark, float(sum(samples) / len(samples)), len(samples), trace_reference)
     benchmark.extra_info["method"] = "PyHessian trace() defaults (maxIter 100, tol 1e-3 on the mean)"
     assert math.isfinite(error)
@@ -198,6 +191,16 @@ def test_trace_2_pyhessian(benchmark, problem: Problem, trace_reference) -> None
 # --------------------------------------------------------------------------------------------------
 # density
 # --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def top_reference(problem64: Problem) -> HessianExtremes:
+    """lambda_max of the loss Hessian by float64 Lanczos at REFERENCE_TOL in the structured subspace."""
+    extremes = loss_hessian_extremes(
+        problem64.model, problem64.X, problem64.y, tol=REFERENCE_TOL, space="structured"
+    )
+    assert extremes.converged, extremes
+    return extremes
 
 
 def _record_density(benchmark, top_node: float, products: int, reference: HessianExtremes) -> float:
@@ -217,7 +220,7 @@ def test_density_0_rscbench(benchmark, problem: Problem, top_reference: HessianE
         operator = HessianOperator(problem.loss, problem.params)
         return spectral_density(operator, n_vectors=1, steps=SLQ_STEPS, seed=START_SEED)
 
-    result = _run(benchmark, problem, run, ROUNDS)
+    result = timed(benchmark, problem, run, ROUNDS)
     nodes, weights = result.pooled()
     error = _record_density(benchmark, float(nodes.max()), result.n_products, top_reference)
     benchmark.extra_info.update(steps_taken=result.steps_taken[0], weight_sum=float(weights.sum()))
@@ -240,7 +243,7 @@ def test_density_1_pyhessian(benchmark, problem: Problem, top_reference: Hessian
         pytest.skip(
             f"PyHessian {PYHESSIAN_VERSION} density() fails on torch {torch.__version__}: {error}"[:200]
         )
-    nodes, weights = _run(benchmark, problem, run, ROUNDS)
+    nodes, weights = timed(benchmark, problem, run, ROUNDS)
     error = _record_density(benchmark, float(max(nodes[0])), SLQ_STEPS, top_reference)
     benchmark.extra_info.update(weight_sum=float(sum(weights[0])))
     assert math.isfinite(error)
@@ -273,7 +276,7 @@ def test_topk_0_rscbench(benchmark, problem: Problem, topk_reference: torch.Tens
     def run():
         return top_eigenpairs(HessianOperator(problem.loss, problem.params), TOP_K, tol=TOL, seed=START_SEED)
 
-    result = _run(benchmark, problem, run, ROUNDS)
+    result = timed(benchmark, problem, run, ROUNDS)
     error = _record_topk(benchmark, result.values.cpu(), result.n_products, topk_reference)
     benchmark.extra_info.update(converged=result.converged, residuals=result.residuals.tolist())
     assert result.converged and error <= 2 * TOL
@@ -286,7 +289,7 @@ def test_topk_1_pyhessian(benchmark, problem: Problem, topk_reference: torch.Ten
     def run():
         return peer().eigenvalues(top_n=TOP_K)
 
-    values, _ = _run(benchmark, problem, run, ROUNDS)
+    values, _ = timed(benchmark, problem, run, ROUNDS)
     error = _record_topk(benchmark, sorted(values, reverse=True), -1, topk_reference)
     benchmark.extra_info["n_hvp"] = "not reported by PyHessian"
     assert math.isfinite(error)
@@ -309,7 +312,7 @@ def _operator(problem: Problem, kind: str):
 def test_products_0_rscbench(benchmark, problem: Problem, kind: str) -> None:
     operator = _operator(problem, kind)  # built once, as a solver would
     vector = torch.randn(operator.dim, generator=torch.Generator().manual_seed(1)).to(problem.X)
-    product = _run(benchmark, problem, lambda: operator.matvec(vector), 20)
+    product = timed(benchmark, problem, lambda: operator.matvec(vector), 20)
     benchmark.extra_info["kind"] = kind
     if kind == "gauss_newton":  # G is PSD
         assert float(vector @ product) >= 0
@@ -324,7 +327,7 @@ def test_products_1_curvlinops(benchmark, problem: Problem, kind: str) -> None:
     operator = _curvlinops_operator(problem, kind)
     vector = torch.randn(problem.dim, generator=torch.Generator().manual_seed(1)).to(problem.X)
     ours = _operator(problem, kind).matvec(vector)
-    product = _run(benchmark, problem, lambda: operator @ vector, 20)
+    product = timed(benchmark, problem, lambda: operator @ vector, 20)
     # The same matrices: nn.MSELoss(mean) is rscbench's square loss (mean (f - y)^2, no 1/2).
     error = float((product - ours).norm() / ours.norm())
     benchmark.extra_info.update(kind=f"curvlinops {kind}", rel_difference_vs_rscbench=error)
