@@ -134,7 +134,7 @@ def test_cpu_default_task_ids_match_its_committed_report() -> None:
 
     from rscbench.run.suites import load_suite
 
-    report = Path(__file__).resolve().parents[2] / "reports/cpu-default/20261124T071526Z-7f51d3e9/report.json"
+    report = Path(__file__).resolve().parents[2] / "reports/cpu-default/20261202T025843Z-46be5de6/report.json"
     stored = {task["task_id"] for task in json.loads(report.read_text())["tasks"]}
     assert {task.task_id for task in load_suite("cpu-default").tasks()} == stored
     assert len(stored) == 159
