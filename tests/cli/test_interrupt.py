@@ -20,6 +20,7 @@ d = 4
 probes = 2
 quantities = ["Q1", "Q6"]
 gd_steps = 100000
+target_ratio = 1e-300
 rsc_every = 1000
 [[experiment]]
 name = "w"
