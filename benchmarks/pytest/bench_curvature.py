@@ -8,7 +8,7 @@ The paper's network (depth 3, tanh, d = 32, n = 256, float32) at the widths of p
   Reference: rscbench's Hutch++ in float64 with 999 products (its CI is recorded).
 * ``density``: stochastic Lanczos quadrature, one start of 100 steps: rscbench's
   ``spectral_density`` and PyHessian's ``density(iter=100, n_v=1)``; the error recorded is that of
-  the largest node against the float64 lambda_max (the top_reference fixture).
+  the largest node against the float64 lambda_max (the reference fixture of conftest.py).
 * ``top-k``: the top 4 eigenvalues: rscbench's block Lanczos at tol 1e-3 and PyHessian's
   ``eigenvalues(top_n=4)`` (power iteration with deflation, its default tol 1e-3); reference:
   block Lanczos at tol 1e-8 in float64.
@@ -28,7 +28,7 @@ import math
 
 import pytest
 import torch
-from problems import REFERENCE_TOL, START_SEED, TOL, Problem, timed
+from problems import START_SEED, TOL, Problem, Reference, timed
 
 from rscbench.measure import (
     HessianOperator,
@@ -39,8 +39,6 @@ from rscbench.measure import (
     spectral_density,
     top_eigenpairs,
 )
-from rscbench.measure.spaces import loss_hessian_extremes
-from rscbench.measure.spectrum import HessianExtremes
 
 PRODUCTS = 99
 REFERENCE_PRODUCTS = 999
@@ -193,17 +191,7 @@ def test_trace_2_pyhessian(benchmark, problem: Problem, trace_reference) -> None
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def top_reference(problem64: Problem) -> HessianExtremes:
-    """lambda_max of the loss Hessian by float64 Lanczos at REFERENCE_TOL in the structured subspace."""
-    extremes = loss_hessian_extremes(
-        problem64.model, problem64.X, problem64.y, tol=REFERENCE_TOL, space="structured"
-    )
-    assert extremes.converged, extremes
-    return extremes
-
-
-def _record_density(benchmark, top_node: float, products: int, reference: HessianExtremes) -> float:
+def _record_density(benchmark, top_node: float, products: int, reference: Reference) -> float:
     error = abs(top_node - reference.lambda_max) / abs(reference.lambda_max)
     benchmark.extra_info.update(
         largest_node=top_node,
@@ -215,21 +203,21 @@ def _record_density(benchmark, top_node: float, products: int, reference: Hessia
 
 
 @pytest.mark.benchmark(group="density")
-def test_density_0_rscbench(benchmark, problem: Problem, top_reference: HessianExtremes) -> None:
+def test_density_0_rscbench(benchmark, problem: Problem, reference: Reference) -> None:
     def run():
         operator = HessianOperator(problem.loss, problem.params)
         return spectral_density(operator, n_vectors=1, steps=SLQ_STEPS, seed=START_SEED)
 
     result = timed(benchmark, problem, run, ROUNDS)
     nodes, weights = result.pooled()
-    error = _record_density(benchmark, float(nodes.max()), result.n_products, top_reference)
+    error = _record_density(benchmark, float(nodes.max()), result.n_products, reference)
     benchmark.extra_info.update(steps_taken=result.steps_taken[0], weight_sum=float(weights.sum()))
     assert abs(float(weights.sum()) - 1) <= 1e-9
     assert error <= TOL  # 100 steps resolve the top of the spectrum (Ritz values lie inside it)
 
 
 @pytest.mark.benchmark(group="density")
-def test_density_1_pyhessian(benchmark, problem: Problem, top_reference: HessianExtremes) -> None:
+def test_density_1_pyhessian(benchmark, problem: Problem, reference: Reference) -> None:
     peer = _pyhessian(problem)
 
     def run():
@@ -244,7 +232,7 @@ def test_density_1_pyhessian(benchmark, problem: Problem, top_reference: Hessian
             f"PyHessian {PYHESSIAN_VERSION} density() fails on torch {torch.__version__}: {error}"[:200]
         )
     nodes, weights = timed(benchmark, problem, run, ROUNDS)
-    error = _record_density(benchmark, float(max(nodes[0])), SLQ_STEPS, top_reference)
+    error = _record_density(benchmark, float(max(nodes[0])), SLQ_STEPS, reference)
     benchmark.extra_info.update(weight_sum=float(sum(weights[0])))
     assert math.isfinite(error)
 

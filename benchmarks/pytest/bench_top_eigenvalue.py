@@ -26,11 +26,10 @@ from __future__ import annotations
 import copy
 import statistics
 import time
-from dataclasses import dataclass
 
 import pytest
 import torch
-from problems import DTYPE, SOLVER_ROUNDS, START_SEED, TOL, Problem, timed
+from problems import DTYPE, SOLVER_ROUNDS, START_SEED, TOL, Problem, Reference, timed
 
 from rscbench.measure.hvp import HessianOperator
 from rscbench.measure.krylov import random_start
@@ -38,32 +37,8 @@ from rscbench.measure.lanczos import lanczos, power_iteration
 from rscbench.measure.spaces import FullSpace, StructuredSpace, choose_space, loss_hessian_extremes
 from rscbench.measure.spectrum import HessianExtremes, hessian_extremes
 
-REFERENCE_TOL = 1e-10
 ORACLE_MAX_ITER = 200
 STEPS = 30
-
-
-@dataclass(frozen=True)
-class Reference:
-    """The float64 extremes of the problem's loss Hessian."""
-
-    lambda_max: float
-    lambda_min: float
-
-    @property
-    def norm(self) -> float:
-        return max(self.lambda_max, -self.lambda_min)
-
-
-@pytest.fixture(scope="module")
-def reference(problem64: Problem) -> Reference:
-    """Both extremes by float64 Lanczos at tol 1e-10 in the structured subspace (exact spectrum)."""
-    extremes = loss_hessian_extremes(
-        problem64.model, problem64.X, problem64.y, tol=REFERENCE_TOL, space="structured"
-    )
-    assert extremes.converged, extremes
-    assert extremes.lambda_max > abs(extremes.lambda_min), "power iteration would target lambda_min"
-    return Reference(extremes.lambda_max, extremes.lambda_min)
 
 
 def _space(problem: Problem, name: str) -> FullSpace | StructuredSpace:

@@ -15,7 +15,19 @@ import subprocess
 
 import pytest
 import torch
-from problems import CUDA_SKIP_REASON, DEVICES, WIDTHS, Problem, build_problem, in_float64, problem_id
+from problems import (
+    CUDA_SKIP_REASON,
+    DEVICES,
+    REFERENCE_TOL,
+    WIDTHS,
+    Problem,
+    Reference,
+    build_problem,
+    in_float64,
+    problem_id,
+)
+
+from rscbench.measure.spaces import loss_hessian_extremes
 
 THREADS_VARIABLE = "RSCBENCH_BENCH_THREADS"
 DEFAULT_THREADS = 1
@@ -89,3 +101,15 @@ def problem(request: pytest.FixtureRequest) -> Problem:
 def problem64(problem: Problem) -> Problem:
     """The same problem in float64 on the CPU (the reference of every error)."""
     return in_float64(problem)
+
+
+@pytest.fixture(scope="module")
+def reference(problem64: Problem) -> Reference:
+    """Both extremes of the loss Hessian by float64 Lanczos at REFERENCE_TOL in the structured
+    subspace (the exact non-zero spectrum)."""
+    extremes = loss_hessian_extremes(
+        problem64.model, problem64.X, problem64.y, tol=REFERENCE_TOL, space="structured"
+    )
+    assert extremes.converged, extremes
+    assert extremes.lambda_max > abs(extremes.lambda_min), "power iteration would target lambda_min"
+    return Reference(extremes.lambda_max, extremes.lambda_min)
