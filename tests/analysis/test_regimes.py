@@ -48,7 +48,7 @@ def test_an_init_only_task_is_certified_or_uncertified_by_its_snapshot():
 
 def test_divergent_and_unmeasured_tasks():
     assert task_regime("diverged", LAZY_CERTIFIED_RUN).labels == ("divergent",)
-    assert task_regime("error", LAZY_CERTIFIED_RUN).labels == ("unmeasured",)
+    assert task_regime("failed", LAZY_CERTIFIED_RUN).labels == ("unmeasured",)
     assert task_regime("ok", {"predictor_hessian_max": 0.3}).labels == ("unmeasured",)
 
 
