@@ -47,6 +47,7 @@ from rscbench.measure.memory import (
     saved_activation_bytes,
     structured_dim,
 )
+from rscbench.measure.neuron_blocks import neuron_blocks_apply, neuron_predictor_extremes
 from rscbench.measure.params import FlatLayout, detached_params, model_function, scalar_output
 from rscbench.models.paper_net import PaperMLP
 
@@ -58,7 +59,7 @@ __all__ = [
     "predictor_hessian_spectra",
 ]
 
-PREDICTOR_STRATEGIES = ("auto", "structured", "loop", "vmap")
+PREDICTOR_STRATEGIES = ("auto", "neuron_blocks", "structured", "loop", "vmap")
 DEFAULT_MEMORY_BUDGET_BYTES = PROBE_BUDGET_BYTES
 """Memory the probes of one chunk may take when no budget is given (sizes chunks, never refuses)."""
 
@@ -122,8 +123,11 @@ def predictor_hessian_spectra(
 ) -> PredictorHessianSpectra:
     """Extreme eigenvalues of the predictor Hessian at each row of X, with their certificates.
 
-    ``strategy`` "auto" runs "structured" for a PaperMLP with scalar output, else "vmap" on a
-    CUDA device and "loop" on the CPU (where measured vmap lost to the loop beyond small widths).
+    ``strategy`` "auto" runs "neuron_blocks" for a PaperMLP at depth 1 with scalar output (exact,
+    in closed form: rscbench.measure.neuron_blocks.neuron_predictor_extremes; stop rule "exact", no
+    iterations, float64 whatever the model's dtype), "structured" for one at depth >= 2, else
+    "vmap" on a CUDA device and "loop" on the CPU (where measured vmap lost to the loop beyond
+    small widths).
     Probes are processed in chunks: ``chunk_size`` probes, or (None) as many as fit the memory
     budget by rscbench.measure.memory.predictor_probe_bytes (each probe's Lanczos state at the
     ``max_iter`` cap and its share of the graph); "loop" always takes one probe at a time.
@@ -145,6 +149,8 @@ def predictor_hessian_spectra(
     structured = isinstance(model, PaperMLP) and model.out_dim == 1
     if strategy == "structured" and not structured:
         raise InvalidArgumentError("strategy", strategy, "'structured' only for a PaperMLP with out_dim=1")
+    if strategy == "neuron_blocks" or (strategy == "auto" and neuron_blocks_apply(model)):
+        return _neuron_block_spectra(model, X)
     if strategy == "auto":
         strategy = "structured" if structured else ("vmap" if X.device.type == "cuda" else "loop")
 
@@ -212,6 +218,24 @@ def predictor_hessian_norms(
         chunk_size=chunk_size,
         memory_budget_bytes=memory_budget_bytes,
     ).norms
+
+
+def _neuron_block_spectra(model: nn.Module, X: Tensor) -> PredictorHessianSpectra:
+    """Every probe's exact extremes from the per-neuron 2 x 2 blocks (no Lanczos, no residual)."""
+    top, bottom = neuron_predictor_extremes(model, X)
+    zeros = torch.zeros_like(top)
+    return PredictorHessianSpectra(
+        norms=torch.maximum(top.abs(), bottom.abs()),
+        lambda_max=top,
+        lambda_min=bottom,
+        residual_max=zeros,
+        residual_min=zeros,
+        iterations=torch.zeros(X.shape[0], dtype=torch.long, device=top.device),
+        converged=torch.ones(X.shape[0], dtype=torch.bool, device=top.device),
+        stop_rule=("exact",) * X.shape[0],
+        last_change=torch.full_like(top, math.nan),
+        strategy="neuron_blocks",
+    )
 
 
 def _loop_probe(model: nn.Module, rows: Tensor):

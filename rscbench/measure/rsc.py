@@ -8,7 +8,7 @@ The restricted set at theta_t is the cone Q_kappa = {u : |cos(u, g)| >= kappa} a
 - ``rsc_certificate``: the same plus the Gauss-Newton bound that follows the paper's mechanism.
 - ``secant_check`` (rscbench.measure.secant): the finite-radius secant curvature inside the cone,
   with the outside control.
-- ``theorem_alpha``: the theorem's alpha_t evaluated with measured constants.
+- ``theorem_alpha`` (rscbench.measure.theorem): the theorem's alpha_t evaluated with measured constants.
 """
 
 from __future__ import annotations
@@ -21,17 +21,20 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rscbench.errors import InvalidArgumentError, require_integer
+from rscbench.errors import InvalidArgumentError
 from rscbench.measure.cone import check_kappa, cone_lower_bound, cone_minimum
 from rscbench.measure.hvp import HessianOperator
 from rscbench.measure.krylov import inner_product, project_out, random_start
 from rscbench.measure.lanczos import DEFAULT_MAX_ITER, LanczosResult, lanczos
 from rscbench.measure.losses import get_loss
+from rscbench.measure.neuron_blocks import NeuronBlockParts, neuron_block_parts, neuron_blocks_apply
 from rscbench.measure.params import ScalarFn, detached_params, model_function, scalar_output
 from rscbench.measure.secant import SecantCheck, check_radius, secant_check
-from rscbench.measure.spaces import average_predictor_gradient, loss_space
+from rscbench.measure.spaces import SPACES, average_predictor_gradient, loss_space
+from rscbench.measure.theorem import THEOREM_ALPHA_FORMULA, TheoremAlpha, theorem_alpha
 
 __all__ = [
+    "CERTIFICATE_SPACES",
     "THEOREM_ALPHA_FORMULA",
     "ExtremeEstimate",
     "RestrictedCurvature",
@@ -308,13 +311,17 @@ def rsc_certificate(
 ) -> RscCertificate:
     """Certify RSC of the loss at the model's parameters on the cone around g_bar (Q6).
 
-    For a scalar-output loss (square without the 1/2, logistic). Every product is taken in the
-    space rscbench.measure.spaces.loss_space picks (``space``): for the paper's network the
-    structured subspace S that holds the range of H, G and R (vectors of length ~2 n L m + m, the
-    eigenvalue 0 of the complement added), else parameter space. Lanczos on R gives lambda_min(R).
-    Memory: one Krylov basis of the space's vectors at a time plus a few such vectors; in
-    parameter space about 9 parameter-sized vectors and the gradient graph
-    (rscbench.measure.memory.rsc_bytes).
+    For a scalar-output loss (square without the 1/2, logistic). ``space`` (CERTIFICATE_SPACES)
+    says where: "neuron_blocks" is the exact per-neuron path of the paper's network at depth 1
+    (rscbench.measure.neuron_blocks: lambda_min(R) exact, no Lanczos, time and memory linear in the
+    width); otherwise every product is taken in the space rscbench.measure.spaces.loss_space picks:
+    for the paper's network the structured subspace S that holds the range of H, G and R (vectors
+    of length ~2 n L m + m, the eigenvalue 0 of the complement added), else parameter space, and
+    Lanczos on R gives lambda_min(R). "auto" takes the per-neuron path wherever it applies
+    (neuron_blocks_apply), else loss_space's own choice. Memory: on the per-neuron path
+    rscbench.measure.neuron_blocks.neuron_certificate_bytes; else one Krylov basis of the space's
+    vectors at a time plus a few such vectors; in parameter space about 9 parameter-sized vectors
+    and the gradient graph (rscbench.measure.memory.rsc_bytes).
     """
     check_kappa(kappa)
     chosen = get_loss(loss)
@@ -322,6 +329,10 @@ def rsc_certificate(
         raise InvalidArgumentError(
             "loss", loss, "a scalar-output loss for rsc_certificate: square or logistic"
         )
+    if space not in CERTIFICATE_SPACES:
+        raise InvalidArgumentError("space", space, "one of " + ", ".join(CERTIFICATE_SPACES))
+    if space == "neuron_blocks" or (space == "auto" and neuron_blocks_apply(model)):
+        return _neuron_block_certificate(neuron_block_parts(model, X, y, loss), kappa)
     where = loss_space(model, X, y, loss, space)
     g_bar = where.mean_output_gradient()
     g_bar_sqnorm = float(inner_product(g_bar, g_bar))
@@ -362,48 +373,54 @@ def rsc_certificate(
     )
 
 
-THEOREM_ALPHA_FORMULA = (
-    "alpha_t = 2 kappa^2 ||g_bar_t||^2 - c2 / sqrt(m),  c2 = 2 c_H (2 rho_grad rho2 + sqrt(c_loss)),  "
-    "c_H = sqrt(m) max_probe ||nabla^2 f||, rho_grad = max_i ||nabla f(x_i)||, c_loss = L(theta_t)"
-)
+CERTIFICATE_SPACES = (*SPACES, "neuron_blocks")
+"""Where rsc_certificate computes: rscbench.measure.spaces.SPACES ("auto", "full", "structured")
+and "neuron_blocks", the exact per-neuron path of the paper's network at depth 1."""
 
 
-@dataclass(frozen=True)
-class TheoremAlpha:
-    """Theorem 5.1's restricted curvature for the square loss, with measured constants (Q8).
+def _exact(value: float) -> ExtremeEstimate:
+    """An extreme computed exactly (no Lanczos): no error, no residual, no products."""
+    return ExtremeEstimate(value, 0.0, 0.0, 0, True, "exact")
 
-    ``alpha_t`` (loss units per squared parameter unit; > 0 means the theorem certifies RSC),
-    ``c2``, ``width_threshold`` = (c2 / (2 kappa^2 ||g_bar||^2))^2 (the width above which alpha_t > 0
-    if the measured constants stayed fixed; inf when ||g_bar|| = 0) and ``scaled_g_bar_sqnorm`` =
-    sqrt(m) ||g_bar||^2, which the theory needs to grow with m. ``formula`` is the text used.
+
+def _neuron_block_certificate(parts: NeuronBlockParts, kappa: float) -> RscCertificate:
+    """The certificate from the exact per-neuron pieces of the depth-1 network.
+
+    lambda_min(R) is exact; G is PSD, so it is also a valid lower bound on lambda_min(H) and on
+    lambda_min(P H P) on the complement of u_g, which gives the generic cone bound; ``upper`` is
+    the exact cone minimum inside span{u_g, P e, P H u_g} (e: R's bottom eigenvector), u^T H u at
+    a feasible point.
     """
-
-    alpha_t: float
-    c2: float
-    width_threshold: float
-    scaled_g_bar_sqnorm: float
-    formula: str = THEOREM_ALPHA_FORMULA
-
-    @property
-    def positive(self) -> bool:
-        """Whether the theorem's alpha_t is positive at the measured constants."""
-        return self.alpha_t > 0
-
-
-def theorem_alpha(
-    *,
-    g_bar_sqnorm: float,
-    width: int,
-    kappa: float,
-    c_hessian: float,
-    rho_grad: float,
-    rho2: float,
-    loss_value: float,
-) -> TheoremAlpha:
-    """Evaluate THEOREM_ALPHA_FORMULA (reconstructed from the paper; the one place to correct it)."""
-    check_kappa(kappa)
-    require_integer("width", width, 1)
-    c2 = 2 * c_hessian * (2 * rho_grad * rho2 + math.sqrt(max(0.0, loss_value)))
-    alpha = 2 * kappa**2 * g_bar_sqnorm - c2 / math.sqrt(width)
-    threshold = (c2 / (2 * kappa**2 * g_bar_sqnorm)) ** 2 if g_bar_sqnorm > 0 else math.inf
-    return TheoremAlpha(alpha, c2, threshold, math.sqrt(width) * g_bar_sqnorm)
+    smallest = parts.residual.value
+    lower_cone = cone_lower_bound(parts.a, parts.b_norm, smallest, kappa)
+    upper, _ = cone_minimum(parts.reduced, kappa)
+    curvature = RestrictedCurvature(
+        lower=max(lower_cone, smallest),
+        upper=upper,
+        lower_cone=lower_cone,
+        lambda_min_H=smallest,
+        a=parts.a,
+        b_norm=parts.b_norm,
+        lambda_min_PHP=smallest,
+        krylov_dim=parts.reduced.shape[0],
+        n_hvp=parts.n_products,
+        converged=True,
+        php=_exact(smallest),
+        hessian_min=_exact(smallest),
+    )
+    lower_gn = parts.min_loss_curvature * kappa**2 * parts.g_bar_sqnorm + smallest
+    return RscCertificate(
+        g_bar_sqnorm=parts.g_bar_sqnorm,
+        lambda_min_R=smallest,
+        lower_gn=lower_gn,
+        lower_generic=curvature.lower,
+        lower=max(lower_gn, curvature.lower),
+        upper=upper,
+        min_loss_curvature=parts.min_loss_curvature,
+        kappa=kappa,
+        curvature=curvature,
+        n_hvp=parts.n_products,
+        converged=True,
+        residual_min=_exact(smallest),
+        space="neuron_blocks",
+    )

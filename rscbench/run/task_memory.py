@@ -76,7 +76,8 @@ def estimate_task_memory(spec: TaskSpec, sizes: Sizes, *, data_bytes: int = 0) -
     dtype); the kernels are those measure_snapshot runs for the protocol's quantities, each with a
     full Lanczos basis (the worst case: fewer steps hold less) in the space it runs in (the
     structured subspace for the paper network's loss Hessian where preferred), Q1 with the strategy
-    "auto" picks (structured for the paper's network, else loop on the CPU and vmap on CUDA), Q11
+    "auto" picks (neuron_blocks for the paper's network at depth 1, structured at depth >= 2, else
+    loop on the CPU and vmap on CUDA; Q6 likewise on the per-neuron path at depth 1), Q11
     and Q12 at their products and steps (rscbench.measure.estimator_memory), and, when
     gd_steps > 0, training: its copy of the parameters, theta_0, the gradient, the initial NTK Gram
     and the optimizer's state (3 P + n^2 s, plus P for momentum or 2 P for adam) around its largest
@@ -84,7 +85,13 @@ def estimate_task_memory(spec: TaskSpec, sizes: Sizes, *, data_bytes: int = 0) -
     """
     protocol = spec.protocol
     probes = min(protocol.probes, sizes.n)
-    strategy = "structured" if sizes.structured else ("vmap" if spec.device == "cuda" else "loop")
+    strategy = (
+        "neuron_blocks"
+        if sizes.neuron_blocks
+        else "structured"
+        if sizes.structured
+        else ("vmap" if spec.device == "cuda" else "loop")
+    )
     kernels = _snapshot_kernels(sizes, set(protocol.quantities), spec, probes, strategy)
     if protocol.gd_steps > 0:
         inner = _snapshot_kernels(sizes, GD_CHECKPOINT_QUANTITIES, spec, probes, strategy)

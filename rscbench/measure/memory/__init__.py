@@ -58,11 +58,20 @@ from rscbench.measure.memory.kernels import (
     structured_dim,
     structured_gram_bytes,
 )
+from rscbench.measure.memory.neurons import (
+    NEURON_CERTIFICATE_VECTORS,
+    NEURON_CHUNK_BYTES,
+    neuron_certificate_bytes,
+    neuron_predictor_bytes,
+    neurons_per_chunk,
+)
 
 __all__ = [
     "GRAPH_ACTS",
     "HVP_ACTS",
     "JACOBIAN_CHUNK_BYTES",
+    "NEURON_CERTIFICATE_VECTORS",
+    "NEURON_CHUNK_BYTES",
     "OVERHEAD_BYTES",
     "PROBE_BUDGET_BYTES",
     "SUBSPACE_ACTS",
@@ -81,6 +90,9 @@ __all__ = [
     "lanczos_bytes",
     "loss_hessian_bytes",
     "loss_subspace",
+    "neuron_certificate_bytes",
+    "neuron_predictor_bytes",
+    "neurons_per_chunk",
     "ntk_bytes",
     "predictor_hessian_bytes",
     "predictor_probe_bytes",

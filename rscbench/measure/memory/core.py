@@ -211,6 +211,11 @@ class Sizes:
         """Whether the paper network's structured kernels apply."""
         return self.width is not None
 
+    @property
+    def neuron_blocks(self) -> bool:
+        """Whether the exact per-neuron kernels apply (the paper's network at depth 1, one output)."""
+        return self.structured and self.depth == 1
+
 
 def lanczos_bytes(
     size: int,

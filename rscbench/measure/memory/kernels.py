@@ -14,6 +14,7 @@ from rscbench.measure.memory.core import (
     kernel_memory,
     lanczos_bytes,
 )
+from rscbench.measure.memory.neurons import neuron_certificate_bytes, neuron_predictor_bytes
 from rscbench.measure.structured import SubspaceDims, loss_subspace_dims
 
 __all__ = [
@@ -141,7 +142,10 @@ def predictor_hessian_bytes(
     steps: int | None = None,
 ) -> KernelMemory:
     """Q1: predictor_hessian_spectra on ``probes`` probes, chunked to fit ``budget_bytes`` as it does
-    (chunks are sized at the caps; ``steps`` gives a run's own state)."""
+    (chunks are sized at the caps; ``steps`` gives a run's own state); strategy "neuron_blocks" is
+    the exact depth-1 path (neuron_predictor_bytes)."""
+    if strategy == "neuron_blocks":
+        return neuron_predictor_bytes(sizes, probes)
     size = structured_dim(sizes.width, sizes.depth) if strategy == "structured" else sizes.parameters
     sized = {
         "size": size,
@@ -224,8 +228,10 @@ def rsc_bytes(sizes: Sizes, steps: int | None = None) -> KernelMemory:
     beside the cached signals. In parameter space: lanczos_bytes(p) + 9 P (g_bar, leaves and
     gradient, the axis, P H u_g, the start, the candidate, a product's temporaries, and the
     Gauss-Newton product's pieces in the lambda_min(R) phase) + 8 act (graph, temporaries, the
-    outputs' linearization).
+    outputs' linearization). At depth 1 the exact per-neuron path (neuron_certificate_bytes).
     """
+    if sizes.neuron_blocks:
+        return neuron_certificate_bytes(sizes)
     dims = loss_subspace(sizes)
     if dims is not None:
         return kernel_memory("rsc_certificate", _subspace_terms(sizes, dims, steps, SUBSPACE_RSC_VECTORS))
