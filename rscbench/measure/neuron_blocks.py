@@ -136,14 +136,18 @@ class _DepthOne:
             rows[:, :-1] += weights
             rows[:, -1] += head
 
-    def hessian(self, r: Tensor, curvature: Tensor, vectors: list[Tensor]) -> list[Tensor]:
-        """H u = R u + J^T diag(l'' / n) J u for each u of ``vectors`` ((m, d + 1) each), with residual
-        weights r = l' and curvatures l'': one pass for J u and R u (written into one new (m, d + 1)
-        array per vector), one adding J^T to it."""
+    def residual_pass(
+        self, r: Tensor, vectors: list[Tensor], search: _Search | None = None
+    ) -> tuple[list[Tensor], Tensor]:
+        """One pass over the neurons: R u (into one new (m, d + 1) array per u) and the columns J u
+        (n x q) for each u of ``vectors``, with residual weights r = l'; with a ``search``, it
+        screens every chunk for lambda_min(R) on the same features."""
         jvps = self.X.new_zeros(self.n, len(vectors))
         products = [self.X.new_empty(self.m, self.d + 1) for _ in vectors]
         scale = self.n * self.root_m
         for chunk in self.features():
+            if search is not None:
+                search.screen(self, r, chunk)
             for index, (u, out) in enumerate(zip(vectors, products, strict=True)):
                 part = u[chunk.start : chunk.stop]
                 along = self.X @ part[:, :-1].T  # x~_i . u_wj
@@ -152,10 +156,27 @@ class _DepthOne:
                 rows = out[chunk.start : chunk.stop]
                 rows[:, :-1] = weight.T @ self.X / scale
                 rows[:, -1] = (r[:, None] * chunk.slope * along).sum(0) / scale
+        return products, jvps
+
+    def add_gauss_newton(self, curvature: Tensor, jvps: Tensor, into: list[Tensor]) -> None:
+        """One pass adding G u = J^T diag(l'' / n) J u to each array of ``into``, given its J u
+        (the columns of ``jvps``) and the curvatures l''."""
         weights = curvature[:, None] * jvps / self.n
         for chunk in self.features():
-            self._transposed(weights, chunk, products)
+            self._transposed(weights, chunk, into)
+
+    def hessian(self, r: Tensor, curvature: Tensor, vectors: list[Tensor]) -> list[Tensor]:
+        """H u = R u + J^T diag(l'' / n) J u for each u of ``vectors`` ((m, d + 1) each), with residual
+        weights r = l' and curvatures l'': two passes, the products written in place."""
+        products, jvps = self.residual_pass(r, vectors)
+        self.add_gauss_newton(curvature, jvps, products)
         return products
+
+    def neuron_jvp(self, neuron: int, coordinates: Tensor) -> Tensor:
+        """J u (n,) for a vector u supported on one neuron's block (its d + 1 ``coordinates``)."""
+        z = self.X @ self.W[neuron]
+        phi, slope, _ = _derivatives(self.fn, z)
+        return (slope * self.v[neuron] * (self.X @ coordinates[:-1]) + phi * coordinates[-1]) / self.root_m
 
     def blocks(self, r: Tensor, bend: Tensor, slope: Tensor, v: Tensor) -> Tensor:
         """The blocks R_j of the neurons whose phi'' (``bend``), phi' (``slope``) columns and head
@@ -171,39 +192,51 @@ class _DepthOne:
         return block / (self.n * self.root_m)
 
     def residual_minimum(self, r: Tensor) -> ResidualMinimum:
-        """lambda_min(R) over every block, each chunk screened first.
+        """lambda_min(R) over every block (one screened pass: _Search)."""
+        search = _Search(self.X)
+        self.residual_pass(r, [], search)
+        return search.result()
 
-        With R_j = [[A_j, b_j], [b_j^T, 0]], Weyl's inequality gives lambda_min(R_j) >=
-        -(||A_j||_2 + ||b_j||) >= -(|v_j| sum_i |r_i phi''(z_ij)| ||x~_i||^2 / (n sqrt(m)) + ||b_j||),
-        and the unit vector (-b^_j, 1) / sqrt(2) (b^ = b / ||b||) gives the upper bound
-        b^_j^T A_j b^_j / 2 - ||b_j||. Only the blocks whose lower bound is at most the smallest
-        upper bound found so far can hold the minimum; only they are formed and decomposed
-        (eigvalsh). At large m, A_j = O(m^-1) against b_j = O(m^-1/2), so the screen keeps few.
-        """
-        best, neuron, decomposed, held = math.inf, -1, 0, None
-        scale = self.n * self.root_m
-        sizes = self.X.square().sum(1)
-        for chunk in self.features():
-            side = (r[:, None] * chunk.slope).T @ self.X / scale
-            side_norm = side.norm(dim=1)
-            unit = side / side_norm.clamp_min(torch.finfo(torch.float64).tiny)[:, None]
-            bent = r[:, None] * chunk.bend
-            quotient = (bent * (self.X @ unit.T).square()).sum(0) * chunk.v / (2 * scale) - side_norm
-            floor = -(chunk.v.abs() * (bent.abs().T @ sizes) / scale + side_norm)
-            candidates = torch.nonzero(floor <= min(best, float(quotient.min()))).flatten()
-            if candidates.numel() == 0:  # no block of this chunk can beat the best so far
-                continue
-            blocks = self.blocks(
-                r, chunk.bend[:, candidates], chunk.slope[:, candidates], chunk.v[candidates]
-            )
-            decomposed += candidates.numel()
-            values = torch.linalg.eigvalsh(blocks)[:, 0]
-            position = int(values.argmin())
-            if float(values[position]) < best:
-                best, held = float(values[position]), blocks[position]
-                neuron = chunk.start + int(candidates[position])
-        _, vectors = torch.linalg.eigh(held)
-        return ResidualMinimum(best, neuron, vectors[:, 0], decomposed)
+
+class _Search:
+    """The running search for lambda_min(R) over the chunks of a pass, each chunk screened first.
+
+    With R_j = [[A_j, b_j], [b_j^T, 0]], Weyl's inequality gives lambda_min(R_j) >=
+    -(||A_j||_2 + ||b_j||) >= -(|v_j| sum_i |r_i phi''(z_ij)| ||x~_i||^2 / (n sqrt(m)) + ||b_j||),
+    and the unit vector (-b^_j, 1) / sqrt(2) (b^ = b / ||b||) gives the upper bound
+    b^_j^T A_j b^_j / 2 - ||b_j||. Only the blocks whose lower bound is at most the smallest
+    upper bound found so far can hold the minimum; only they are formed and decomposed
+    (eigvalsh). At large m, A_j = O(m^-1) against b_j = O(m^-1/2), so the screen keeps few.
+    """
+
+    def __init__(self, X: Tensor) -> None:
+        self.best, self.neuron, self.decomposed, self.held = math.inf, -1, 0, None
+        self.sizes = X.square().sum(1)
+
+    def screen(self, net: _DepthOne, r: Tensor, chunk: _Features) -> None:
+        """Update the minimum with the chunk's blocks that pass the screen."""
+        scale = net.n * net.root_m
+        side = (r[:, None] * chunk.slope).T @ net.X / scale
+        side_norm = side.norm(dim=1)
+        unit = side / side_norm.clamp_min(torch.finfo(torch.float64).tiny)[:, None]
+        bent = r[:, None] * chunk.bend
+        quotient = (bent * (net.X @ unit.T).square()).sum(0) * chunk.v / (2 * scale) - side_norm
+        floor = -(chunk.v.abs() * (bent.abs().T @ self.sizes) / scale + side_norm)
+        candidates = torch.nonzero(floor <= min(self.best, float(quotient.min()))).flatten()
+        if candidates.numel() == 0:  # no block of this chunk can beat the best so far
+            return
+        blocks = net.blocks(r, chunk.bend[:, candidates], chunk.slope[:, candidates], chunk.v[candidates])
+        self.decomposed += candidates.numel()
+        values = torch.linalg.eigvalsh(blocks)[:, 0]
+        position = int(values.argmin())
+        if float(values[position]) < self.best:
+            self.best, self.held = float(values[position]), blocks[position]
+            self.neuron = chunk.start + int(candidates[position])
+
+    def result(self) -> ResidualMinimum:
+        """The minimum found, with its neuron and that block's bottom eigenvector."""
+        _, vectors = torch.linalg.eigh(self.held)
+        return ResidualMinimum(self.best, self.neuron, vectors[:, 0], self.decomposed)
 
 
 def _dot(left: Tensor, right: Tensor) -> float:
@@ -264,8 +297,10 @@ class NeuronBlockParts:
 def neuron_block_parts(model: nn.Module, X: Tensor, y: Tensor, loss: str = "square") -> NeuronBlockParts:
     """Every exact piece of the depth-1 RSC certificate, in float64, with time and memory linear in m.
 
-    One pass gives the outputs and g_bar = J^T 1 / n, one lambda_min(R) (_DepthOne.residual_minimum),
-    two the products H u_g and H e, two H b (b = P H u_g): six passes over the neuron chunks.
+    One pass gives the outputs and g_bar = J^T 1 / n; one lambda_min(R) (_Search) with R u_g and
+    J u_g; one adds the Gauss-Newton parts of H u_g and H e (e, R's bottom eigenvector, lives on one
+    neuron: R e = lambda_min(R) e and J e from that neuron alone); two give H b (b = P H u_g): five
+    passes over the neuron chunks.
     Memory: rscbench.measure.memory.neuron_certificate_bytes (NEURON_CERTIFICATE_VECTORS
     parameter-sized float64 vectors plus one chunk of neurons).
     """
@@ -277,10 +312,15 @@ def neuron_block_parts(model: nn.Module, X: Tensor, y: Tensor, loss: str = "squa
             "g_bar", f"a vector of squared norm {g_bar_sqnorm}", "a finite non-zero g_bar"
         )
     axis = g_bar.div_(math.sqrt(g_bar_sqnorm))
-    residual = net.residual_minimum(r)
+    search = _Search(net.X)
+    (h_axis,), jvp_axis = net.residual_pass(r, [axis], search)
+    residual = search.result()
     bottom = torch.zeros_like(axis)
     bottom[residual.neuron] = residual.vector
-    h_axis, h_bottom = net.hessian(r, curvature, [axis, bottom])
+    # R is block-diagonal and e is an eigenvector of its block: R e = lambda_min(R) e exactly
+    h_bottom = bottom * residual.value
+    jvps = torch.stack([jvp_axis[:, 0], net.neuron_jvp(residual.neuron, residual.vector)], 1)
+    net.add_gauss_newton(curvature, jvps, [h_axis, h_bottom])
     a = _dot(axis, h_axis)
     b = torch.add(h_axis, axis, alpha=-a)
     b_norm = math.sqrt(_dot(b, b))

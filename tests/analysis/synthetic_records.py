@@ -128,3 +128,26 @@ def judged(records: list[dict], trajectories: list[dict] | None = None) -> dict:
     paths = pd.DataFrame(trajectories) if trajectories is not None else None
     verdicts = judge(frame, paths)
     return {(v.form, v.subject, v.aspect): v for v in verdicts}
+
+
+def certificate_rows(
+    gauss_newton, minus_lambda_min_r, *, widths=(64, 128, 256, 512), seeds=(0, 1, 2), noise=0.02
+):
+    """Init-certificate rows of tanh tasks whose two terms follow the given laws in width (log-normal
+    noise of ``noise`` per task): the Gauss-Newton term and -lambda_min(R)."""
+    generator = np.random.default_rng(9)
+    out = []
+    for seed in seeds:
+        for width in widths:
+            gn = gauss_newton(width) * math.exp(generator.normal(0, noise))
+            lam = -minus_lambda_min_r(width) * math.exp(generator.normal(0, noise))
+            row = task("tanh", width, seed=seed, **{"spec.protocol.gd_steps": 100})
+            out.append(
+                row
+                | {
+                    "metric.rsc_lambda_min_R": lam,
+                    "metric.rsc_lower_gn": gn + lam,
+                    "metric.rsc_lower": gn + lam,
+                }
+            )
+    return out

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic_records import depth_rows, judged, task, width_rows
+from synthetic_records import certificate_rows, depth_rows, judged, task, width_rows
 
 from rscbench.analysis.references import with_references
 from rscbench.analysis.verdicts import (
@@ -170,27 +170,6 @@ def test_the_depth_factor_of_g_bar_is_a_regime_finding_not_a_verdict() -> None:
     assert finding.numbers["preferred"] == "exponential"
 
 
-def certificate_rows(
-    gauss_newton, minus_lambda_min_r, *, widths=(64, 128, 256, 512), seeds=(0, 1, 2), noise=0.02
-):
-    generator = np.random.default_rng(9)
-    out = []
-    for seed in seeds:
-        for width in widths:
-            gn = gauss_newton(width) * math.exp(generator.normal(0, noise))
-            lam = -minus_lambda_min_r(width) * math.exp(generator.normal(0, noise))
-            row = task("tanh", width, seed=seed, **{"spec.protocol.gd_steps": 100})
-            out.append(
-                row
-                | {
-                    "metric.rsc_lambda_min_R": lam,
-                    "metric.rsc_lower_gn": gn + lam,
-                    "metric.rsc_lower": gn + lam,
-                }
-            )
-    return out
-
-
 def test_v3_m_star_passes_fails_and_is_inconclusive() -> None:
     # GN = 1e-3 (flat) and -lambda_min(R) = 0.1 m^-1/2 cross at m* = (0.1 / 1e-3)^2 = 1e4
     verdict = judged(certificate_rows(lambda m: 1e-3, lambda m: 0.1 * m**-0.5))[("V3", TANH, "m*")]
@@ -223,6 +202,22 @@ def test_v8_fails_when_the_certificate_holds_far_earlier_and_is_inconclusive_wit
     short = judged(certificate_rows(lambda m: 1e-3, lambda m: 0.1 * m**-0.5))[("V8", TANH, "crossing")]
     assert short.status == INCONCLUSIVE and "beyond the largest measured width" in short.reason
     assert short.numbers["prediction_beyond_largest_width"] == pytest.approx(1e4 / 512, rel=0.3)
+
+
+def test_v8_says_how_far_the_crossing_missed_and_which_term_bent() -> None:
+    # -lambda_min(R) = 0.1 m^-1/2 up to 1024, then falls like m^-1 (its law bends): the fit on widths
+    # <= 1024 predicts m* = 1e4, but GN = 1e-3 overtakes 0.1 * 1024^0.5 / m from m = 3200 on.
+    def minus_r(m: float) -> float:
+        return 0.1 * m**-0.5 if m <= 1024 else 0.1 * 1024**0.5 / m
+
+    verdict = judged(certificate_rows(lambda m: 1e-3, minus_r, widths=WIDE))[("V8", TANH, "crossing")]
+    assert verdict.status == NOT_SUPPORTED
+    assert verdict.numbers["crossing_bracket"] == [1024, 4096]
+    departures = verdict.numbers["term_over_law_at_crossing"]
+    assert departures["gauss_newton"] == pytest.approx(1.0, rel=0.1)
+    assert departures["minus_lambda_min_R"] == pytest.approx((1024 / 4096) ** 0.5, rel=0.1)
+    assert "below the CI's lower end" in verdict.reason
+    assert "-lambda_min(R)'s law bent the most" in verdict.reason and "below it" in verdict.reason
 
 
 def test_every_claim_is_accounted_for() -> None:

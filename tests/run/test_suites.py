@@ -20,6 +20,22 @@ def test_shipped_suites_expand() -> None:
     assert {task.device for task in gpu.tasks()} == {"cuda"}
 
 
+def test_the_threshold_suite_straddles_m_star_at_depth_one_with_three_seeds() -> None:
+    suite = load_suite("threshold")
+    tasks = suite.tasks()
+    deep = [task for task in tasks if task.model.depth == 1]
+    families = {(task.model.activation, task.model.sigma1) for task in deep}
+    assert families == {("tanh", 0.5), ("tanh", 1.0), ("tanh", 2.0), ("softplus", 1.0), ("relu", 1.0)}
+    widths = sorted({task.model.width for task in deep})
+    assert widths == [2**k for k in range(8, 21)]
+    assert {task.seed for task in tasks} == {0, 1, 2}
+    assert all(
+        task.protocol.gd_steps == 0 and set(task.protocol.quantities) == {"Q1", "Q4", "Q6", "Q8"}
+        for task in tasks
+    )
+    assert {task.model.depth for task in tasks} == {1, 2}
+
+
 def test_overrides_apply_to_every_task() -> None:
     suite = load_suite("gpu-full", {"device": "cpu", "dtype": "float64"})
     assert {(task.device, task.dtype) for task in suite.tasks()} == {("cpu", "float64")}

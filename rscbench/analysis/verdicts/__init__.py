@@ -40,11 +40,12 @@ from rscbench.analysis.verdicts.common import (
     Verdict,
     sweeps,
 )
+from rscbench.analysis.verdicts.crossing import v8
 from rscbench.analysis.verdicts.depth import regime_findings as _regime_findings
 from rscbench.analysis.verdicts.depth import v2
 from rscbench.analysis.verdicts.descent import gd_verdicts
 from rscbench.analysis.verdicts.missing import CLAIMS, not_measured
-from rscbench.analysis.verdicts.width import v1, v3_m_star, v3_width, v8
+from rscbench.analysis.verdicts.width import v1, v3_m_star, v3_width
 
 __all__ = [
     "ALONG_GD_SUFFIX",

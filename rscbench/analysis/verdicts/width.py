@@ -1,5 +1,5 @@
-"""The width laws: V1 (predictor Hessian at init and along GD), V3 (the average-gradient condition and
-the width m* of the init certificate) and V8 (the observed crossing against m*)."""
+"""The width laws: V1 (predictor Hessian at init and along GD) and V3 (the average-gradient condition and
+the width m* of the init certificate; V8 in rscbench.analysis.verdicts.crossing)."""
 
 from __future__ import annotations
 
@@ -34,20 +34,15 @@ from rscbench.analysis.verdicts.common import (
 __all__ = [
     "V1_BAND",
     "V3_FLOOR",
-    "V8_LARGEST_FIT_WIDTH",
-    "V8_SEED_SHARE",
+    "certificate_terms",
+    "m_star_from_terms",
     "v1",
     "v3_m_star",
     "v3_width",
-    "v8",
 ]
 
 V1_BAND = (-0.6, -0.4)
 V3_FLOOR = -0.5
-V8_LARGEST_FIT_WIDTH = 1024
-V8_SEED_SHARE = 2.0 / 3.0
-"""V8's observed crossing: the smallest width from which, at every measured width, the certificate
-holds at init in at least this share of the seeds (2 of 3)."""
 SEED = "spec.seed"
 
 
@@ -158,7 +153,7 @@ def v3_width(frame: pd.DataFrame, seed: int) -> list[Verdict]:
     return verdicts
 
 
-def _certificate_terms(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+def certificate_terms(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """The rows where both terms of the init certificate are > 0, with GN = (min l'') kappa^2 ||g_bar||^2
     (= rsc_lower_gn - rsc_lambda_min_R) and -lambda_min(R)."""
     lam = rows["metric.rsc_lambda_min_R"].astype(float)
@@ -167,9 +162,11 @@ def _certificate_terms(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.
     return rows[usable], gauss_newton[usable], -lam[usable]
 
 
-def _m_star(rows: pd.DataFrame, seed: int) -> tuple[Any, Any, Any, str]:
-    """m* (threshold_width_over_windows) from the certificate's terms on ``rows``, or a reason it cannot."""
-    usable, gauss_newton, minus_r = _certificate_terms(rows)
+def m_star_from_terms(rows: pd.DataFrame, seed: int) -> tuple[Any, Any, Any, str]:
+    """(m*, the Gauss-Newton term's fit, -lambda_min(R)'s fit, reason) from the init certificate's two
+    terms on ``rows`` (threshold_width_over_windows; the fits are ScalingFit power laws in width), or
+    (None, None, None, the reason it cannot be formed)."""
+    usable, gauss_newton, minus_r = certificate_terms(rows)
     reason = evidence_reason(usable)
     if usable[WIDTH].nunique() < 2 or usable[SEED].nunique() < 2:
         return None, None, None, reason or "fewer than 2 widths with both terms > 0"
@@ -185,7 +182,7 @@ def v3_m_star(frame: pd.DataFrame, seed: int) -> list[Verdict]:
     verdicts = []
     for fixed, rows in sweeps(frame, WIDTH, "rsc_lambda_min_R", min_values=2):
         holds_everywhere = bool((rows["metric.rsc_lambda_min_R"].astype(float) >= 0).all())
-        threshold, fit_gn, fit_r, reason = _m_star(rows, seed)
+        threshold, fit_gn, fit_r, reason = m_star_from_terms(rows, seed)
         numbers: dict[str, Any] = {
             "certified_at_init_fraction": float((rows["metric.rsc_lower"].astype(float) > 0).mean()),
             "theorem_width_threshold_median": median(rows, "metric.theorem_width_threshold"),
@@ -229,81 +226,6 @@ def v3_m_star(frame: pd.DataFrame, seed: int) -> list[Verdict]:
                 status=status,
                 numbers=numbers,
                 fits=fits,
-                reason=reason,
-            )
-        )
-    return verdicts
-
-
-def _observed_crossing(rows: pd.DataFrame) -> tuple[float | None, float]:
-    """(first certified width, the measured width below it or 0), or (None, nan) when no width crosses:
-    the smallest width from which every measured width is certified in >= V8_SEED_SHARE of the seeds."""
-    share = (rows["metric.rsc_lower"].astype(float) > 0).groupby(rows[WIDTH].astype(float)).mean()
-    widths = list(share.index)
-    crossing = None
-    for index in range(len(widths) - 1, -1, -1):
-        if share.iloc[index] >= V8_SEED_SHARE - 1e-12:
-            crossing = index
-        else:
-            break
-    if crossing is None:
-        return None, math.nan
-    return widths[crossing], (widths[crossing - 1] if crossing > 0 else 0.0)
-
-
-def v8(frame: pd.DataFrame, seed: int) -> list[Verdict]:
-    """V8: the observed width from which the certificate holds at init against m* fitted on the widths
-    <= V8_LARGEST_FIT_WIDTH alone."""
-    verdicts = []
-    for fixed, rows in sweeps(frame, WIDTH, "rsc_lambda_min_R", min_values=2):
-        small = rows[rows[WIDTH].astype(float) <= V8_LARGEST_FIT_WIDTH]
-        threshold, _, _, reason = _m_star(small, seed)
-        crossing, below = _observed_crossing(rows) if rows[SEED].nunique() >= MIN_SEEDS else (None, math.nan)
-        largest = float(rows[WIDTH].max())
-        numbers: dict[str, Any] = {
-            "observed_crossing": crossing,
-            "crossing_bracket": [below, crossing] if crossing is not None else None,
-            "largest_width": int(largest),
-            "certified_share_by_width": {
-                int(w): float(v)
-                for w, v in (rows["metric.rsc_lower"].astype(float) > 0)
-                .groupby(rows[WIDTH].astype(int))
-                .mean()
-                .items()
-            },
-        }
-        if threshold is not None:
-            numbers |= {
-                "predicted_m_star": threshold.m_star,
-                "predicted_ci": [threshold.ci_low, threshold.ci_high],
-                "fit_widths": sorted(int(w) for w in small[WIDTH].unique()),
-            }
-        if rows[SEED].nunique() < MIN_SEEDS:
-            status, reason = INCONCLUSIVE, evidence_reason(rows)
-        elif threshold is None or reason:
-            status = INCONCLUSIVE
-            reason = f"no prediction from widths <= {V8_LARGEST_FIT_WIDTH}: {reason or 'too few widths'}"
-        elif crossing is None:
-            status = INCONCLUSIVE
-            reason = (
-                f"no measured width crosses; the prediction m* = {threshold.m_star:.3g} lies "
-                f"{threshold.m_star / largest:.3g}x beyond the largest measured width {largest:g}"
-            )
-            numbers["prediction_beyond_largest_width"] = threshold.m_star / largest
-        else:
-            inside = threshold.ci_low <= crossing and below <= threshold.ci_high
-            status = SUPPORTED if inside else NOT_SUPPORTED
-        verdicts.append(
-            make_verdict(
-                "V8",
-                fixed,
-                rows,
-                claim=f"the certificate holds at init from the predicted width: the observed crossing "
-                f"(certified in >= 2 of 3 seeds from there on) lies inside the CI of m* fitted on widths <= "
-                f"{V8_LARGEST_FIT_WIDTH}",
-                aspect="crossing",
-                status=status,
-                numbers=numbers,
                 reason=reason,
             )
         )

@@ -17,6 +17,9 @@ Figures, in the order :func:`write_plots` returns them (a figure whose data are 
 * ``gbar_vs_width``: ||g_bar||^2 vs width at init with its fitted law, its infinite-width value at
   each width (rscbench.analysis.references) and the theory's threshold c2 / (2 kappa^2 sqrt(m))
   anchored at the measured c2 (V3).
+* ``certificate_threshold``: the init certificate's two terms vs width per family, with their laws
+  fitted on widths <= 1024 and extrapolated, m* and its CI band, the observed crossing and the
+  theorem's own threshold (V3 m*, V8; rscbench.report.plots.threshold).
 * ``gbar_vs_depth``: ||g_bar(theta_0)||^2 vs depth per sigma1, log y, with both candidate laws and
   its infinite-width value per depth (the regime finding behind m*'s growth with depth).
 * ``ntk_lambda_min_vs_width``: lambda_min(K(theta_0)) vs width at init beside its infinite-width
@@ -47,6 +50,7 @@ from rscbench.report.plots.density import hessian_density
 from rscbench.report.plots.depth import gbar_vs_depth, hessian_vs_depth
 from rscbench.report.plots.gd import rsc_along_gd, rsc_fraction_vs_width
 from rscbench.report.plots.style import DPI, STYLE
+from rscbench.report.plots.threshold import certificate_threshold
 from rscbench.report.plots.width import (
     gbar_vs_width,
     hessian_along_gd_vs_width,
@@ -78,6 +82,7 @@ def build_figures(frame: pd.DataFrame, trajectories: pd.DataFrame, *, seed: int 
             ("hessian_along_gd_vs_width", hessian_along_gd_vs_width(frame, seed=seed)),
             ("hessian_vs_depth", hessian_vs_depth(frame, seed=seed)),
             ("gbar_vs_width", gbar_vs_width(frame, seed=seed)),
+            ("certificate_threshold", certificate_threshold(frame, seed=seed)),
             ("gbar_vs_depth", gbar_vs_depth(frame, seed=seed)),
             ("ntk_lambda_min_vs_width", ntk_lambda_min_vs_width(frame, seed=seed)),
             *rsc_along_gd(frame, trajectories),
