@@ -182,7 +182,7 @@ def _measure_parser(commands: Any) -> None:
     )
     for name, value in flat_values(TaskSpec()).items():
         flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
-        meaning = FIELD_HELP[name]
+        meaning = FIELD_HELP[name].replace("%", "%%")  # argparse formats help with %
         if name == "quantities":
             measure.add_argument(
                 *flags,

@@ -275,3 +275,14 @@ def test_a_factory_that_is_not_reproducible_is_refused_before_anything_is_stored
     )
     assert_bad(result, "two builds from the same seed differ")
     assert not (tmp_path / "out" / "store.sqlite").exists()
+
+
+def test_every_command_prints_its_help(capsys) -> None:
+    """--help of every command renders (a literal % in a help text once raised a TypeError)."""
+    parser = build_parser()
+    (commands,) = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    for name in commands.choices:
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0, name
+        assert "usage: rscbench" in capsys.readouterr().out
