@@ -16,7 +16,7 @@ def test_the_first_published_report_is_schema_1_and_migrates_with_its_fits() -> 
     raw = json.loads((PUBLISHED / "report.json").read_text())
     assert raw["schema_version"] == 1 and "fits" not in raw
     document = load_report(PUBLISHED)
-    assert document["schema_version"] == REPORT_SCHEMA_VERSION == 3
+    assert document["schema_version"] == REPORT_SCHEMA_VERSION == 4
     by_verdict = {(fit["verdict"], fit["subject"], fit["law"]): fit for fit in document["fits"]}
     tanh = by_verdict[("V1", "tanh sigma1=1", "power")]
     v1 = next(v for v in raw["verdicts"] if (v["id"], v["subject"]) == ("V1", "tanh"))
