@@ -98,10 +98,11 @@ def _plain(value: Any) -> Any:
 
 
 def _number(metrics: Mapping[str, Any], keys: tuple[str, ...]) -> float | None:
-    """The first of ``keys`` the metrics hold as a finite number (not a bool), as a float; else None."""
+    """The first of ``keys`` the metrics hold as a number (not a bool, not NaN; an infinite one is past
+    every threshold), as a float; else None."""
     for key in keys:
         value = _plain(metrics.get(key))
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value):
             return float(value)
     return None
 
