@@ -114,10 +114,14 @@ def map_note(frame: pd.DataFrame) -> str:
     )
 
 
-def _positions(field: str, values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positions(field: str | None, values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Cell centres and edges of an axis's sorted values: log2 of a ratio-scale field, the number
     itself, or the rank of a text value; edges halfway between neighbours."""
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    numeric = all(_is_number(v) for v in values)
     if numeric and field in _LOG2 and all(v > 0 for v in values):
         centres = np.log2(np.asarray(values, dtype=float))
     elif numeric:
@@ -131,18 +135,15 @@ def _positions(field: str, values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return centres, np.concatenate([[first], middle, [last]])
 
 
-def _values(frame: pd.DataFrame, field: str | None) -> list[Any]:
-    """The sorted distinct values of a spec field (numbers as numbers, others as text)."""
+def _axis_keys(frame: pd.DataFrame, field: str | None) -> tuple[list[Any], list[Any]]:
+    """Each task's value of a spec field on an axis (numbers as Python numbers, others as text; one
+    value "" for the single row of a map without y) and the axis's sorted distinct values."""
     if field is None:
-        return [None]
-    values = frame[f"spec.{field}"].dropna().map(lambda v: v.item() if hasattr(v, "item") else v)
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    return sorted(set(values) if numeric else set(values.map(spec_text)))
-
-
-def _cell_key(value: Any, numeric: bool) -> Any:
-    value = value.item() if hasattr(value, "item") else value
-    return value if numeric else spec_text(value)
+        return [""] * len(frame), [""]
+    values = [v.item() if hasattr(v, "item") else v for v in frame[f"spec.{field}"]]
+    if not all(_is_number(v) for v in values):
+        values = [spec_text(v) for v in values]
+    return values, sorted(set(values))
 
 
 def _majority(labels: pd.Series) -> tuple[str, int, int]:
@@ -157,20 +158,13 @@ def _majority(labels: pd.Series) -> tuple[str, int, int]:
 
 
 def _panel(ax: Axes, rows: pd.DataFrame, axes: MapAxes, xs: list[Any], ys: list[Any]) -> None:
-    """One activation's cells: coloured by majority label, ``k/n`` where k of n tasks disagree."""
+    """One activation's cells (``rows`` with their axis values in ``_x`` and ``_y``): coloured by
+    majority label, ``k/n`` where k of n measured tasks disagree."""
     x_centres, x_edges = _positions(axes.x, xs)
-    y_centres, y_edges = _positions(axes.y or "", ys)
+    y_centres, y_edges = _positions(axes.y, ys)
     grid = np.ma.masked_all((len(ys), len(xs)))
-    x_numeric = not isinstance(xs[0], str)
-    y_numeric = axes.y is not None and not isinstance(ys[0], str)
-    x_key = rows[f"spec.{axes.x}"].map(lambda v: _cell_key(v, x_numeric))
-    y_key = (
-        rows[f"spec.{axes.y}"].map(lambda v: _cell_key(v, y_numeric))
-        if axes.y
-        else pd.Series(None, rows.index)
-    )
-    for (x, y), cell in rows.groupby([x_key, y_key], dropna=False)["regime"]:
-        i, j = ys.index(None if axes.y is None else y), xs.index(x)
+    for (x, y), cell in rows.groupby(["_x", "_y"])["regime"]:
+        i, j = ys.index(y), xs.index(x)
         label, measured, differ = _majority(cell)
         grid[i, j] = REGIME_LABELS.index(label)
         if differ:
@@ -198,7 +192,8 @@ def regime_map(frame: pd.DataFrame) -> Figure | None:
     rows = frame.assign(regime=regime_table(frame)["regime"].to_numpy())
     placed = [f"spec.{field}" for field in (axes.x, axes.y) if field is not None]
     rows = rows[rows[placed].notna().all(axis=1)]
-    xs, ys = _values(rows, axes.x), _values(rows, axes.y)
+    (x_keys, xs), (y_keys, ys) = _axis_keys(rows, axes.x), _axis_keys(rows, axes.y)
+    rows = rows.assign(_x=x_keys, _y=y_keys)
     panels = sorted(rows[_ACTIVATION].dropna().map(str).unique()) if _ACTIVATION in rows else ["all tasks"]
     columns = min(3, len(panels))
     lines = math.ceil(len(panels) / columns)
