@@ -96,3 +96,9 @@ def test_a_tie_goes_to_the_label_first_in_precedence() -> None:
 def test_every_label_has_its_own_colour() -> None:
     assert list(LABEL_COLOURS) == list(REGIME_LABELS)
     assert len(set(LABEL_COLOURS.values())) == len(REGIME_LABELS)
+
+
+def test_tasks_without_an_activation_share_one_panel() -> None:
+    rows = [task("tanh", width, 2, seed, **CERTIFIED) for width in (64, 128) for seed in (0, 1)]
+    fig = regime_map(frame_of(rows).drop(columns=["spec.model.activation"]))
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["all tasks"]

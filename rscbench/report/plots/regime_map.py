@@ -76,8 +76,7 @@ def _distinct(frame: pd.DataFrame, field: str) -> int:
     column = f"spec.{field}"
     if column not in frame:
         return 0
-    values = frame[column].dropna()
-    return values.map(spec_text).nunique() if len(values) else 0
+    return frame[column].dropna().map(spec_text).nunique()
 
 
 def map_axes(frame: pd.DataFrame) -> MapAxes:
@@ -194,7 +193,8 @@ def regime_map(frame: pd.DataFrame) -> Figure | None:
     rows = rows[rows[placed].notna().all(axis=1)]
     (x_keys, xs), (y_keys, ys) = _axis_keys(rows, axes.x), _axis_keys(rows, axes.y)
     rows = rows.assign(_x=x_keys, _y=y_keys)
-    panels = sorted(rows[_ACTIVATION].dropna().map(str).unique()) if _ACTIVATION in rows else ["all tasks"]
+    names = rows.get(_ACTIVATION, pd.Series(None, rows.index, dtype=object)).fillna("all tasks").map(str)
+    panels = sorted(names.unique())
     columns = min(3, len(panels))
     lines = math.ceil(len(panels) / columns)
     fig = Figure(figsize=(9.0, 1.2 + lines * (0.4 * len(ys) + 1.5)), dpi=DPI, layout="constrained")
@@ -205,8 +205,7 @@ def regime_map(frame: pd.DataFrame) -> Figure | None:
             ax.set_visible(False)
             continue
         activation = panels[index]
-        own = rows[rows[_ACTIVATION].map(str) == activation] if _ACTIVATION in rows else rows
-        _panel(ax, own, axes, xs, ys)
+        _panel(ax, rows[names == activation], axes, xs, ys)
         control = activation in ACTIVATIONS and not ACTIVATIONS[activation].covered_by_theory
         ax.set_title(plain(activation) + (" (control)" if control else ""))
     shown = [label for label in REGIME_LABELS if label in set(rows["regime"])]
