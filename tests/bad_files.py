@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rscbench.leaderboard.scoring import CHECKS
+from rscbench.report.schema import REPORT_SCHEMA_VERSION
 from rscbench.run.execute import worker_died_record
 from rscbench.run.specs import task_from_flat
 from rscbench.store import ResultStore, TaskRecord
@@ -189,13 +190,14 @@ REPORT = {
     ],
     "fits": [],
 }
+KNOWN_SCHEMAS = f"an integer from 1 to {REPORT_SCHEMA_VERSION}"
 BAD_REPORTS = {
     # file name: (document, words)
     "only_version": ({"schema_version": 3}, ("suite", "<missing>", "an object with name")),
-    "list": ([1, 2], ("report_list.json", "schema_version", "an integer from 1 to 3")),
-    "version_99": (REPORT | {"schema_version": 99}, ("schema_version", "99", "an integer from 1 to 3")),
-    "version_text": (REPORT | {"schema_version": "2"}, ("schema_version", "'2'", "an integer from 1 to 3")),
-    "version_bool": (REPORT | {"schema_version": True}, ("schema_version", "True", "an integer from 1 to 3")),
+    "list": ([1, 2], ("report_list.json", "schema_version", KNOWN_SCHEMAS)),
+    "version_99": (REPORT | {"schema_version": 99}, ("schema_version", "99", KNOWN_SCHEMAS)),
+    "version_text": (REPORT | {"schema_version": "2"}, ("schema_version", "'2'", KNOWN_SCHEMAS)),
+    "version_bool": (REPORT | {"schema_version": True}, ("schema_version", "True", KNOWN_SCHEMAS)),
     "verdicts_text": (REPORT | {"verdicts": "all good"}, ("verdicts", "'all good'", "a list")),
     "tasks_object": (REPORT | {"tasks": {}}, ("tasks", "dict", "a list")),
     "task_no_id": (REPORT | {"tasks": [{"metrics": {}}]}, ("tasks[0]: task_id", "<missing>", "a string")),

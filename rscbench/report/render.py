@@ -35,12 +35,16 @@ _VERDICT_COLUMNS = [
 
 @dataclass(frozen=True)
 class ReportContent:
-    """What a report shows: provenance ``meta``, ``verdicts``, ``findings``, the ``references`` table,
-    one ``measurements`` table per requested quantity, the ``unconverged`` estimates and ``plots``."""
+    """What a report shows: provenance ``meta``, ``verdicts``, ``findings``, the ``regimes`` counts
+    (rscbench.report.sections.regime_counts) with the ``regime_note`` on the regime map, the
+    ``references`` table, one ``measurements`` table per requested quantity, the ``unconverged``
+    estimates and ``plots``."""
 
     meta: dict[str, Any]
     verdicts: list[Verdict]
     findings: list[Finding]
+    regimes: pd.DataFrame
+    regime_note: str
     references: pd.DataFrame
     measurements: dict[str, pd.DataFrame]
     unconverged: pd.DataFrame
@@ -75,6 +79,11 @@ def _provenance(meta: dict[str, Any]) -> tuple[str, str, str]:
 
 
 _UNCONVERGED_NOTE = "none: every Lanczos estimate met its tolerance"
+_REGIME_NOTE = (
+    "Tasks of each experiment carrying each regime label (docs/verdicts.md, Regime labels); a task "
+    "may carry several; its primary label, the first of them in the order of the columns, is the "
+    "regime field of its report.json entry and of its results.csv rows and colours the regime map."
+)
 _REFERENCE_NOTE = (
     "Infinite-width values at each width's own sigma0(m), the NTK limit with its 1/m W-block term "
     "(docs/verdicts.md, Analytic infinite-width references); medians over seeds at init."
@@ -82,8 +91,8 @@ _REFERENCE_NOTE = (
 
 
 def markdown_page(content: ReportContent) -> str:
-    """report.md: provenance, verdicts, regime findings, the infinite-width table, every requested
-    quantity's measurements, the unconverged estimates and the plots."""
+    """report.md: provenance, verdicts, regime findings, the regime counts, the infinite-width table,
+    every requested quantity's measurements, the unconverged estimates and the plots."""
     meta = content.meta
     created, machine, tasks = _provenance(meta)
     lines = [
@@ -103,6 +112,9 @@ def markdown_page(content: ReportContent) -> str:
         _frame_markdown(findings) if not findings.empty else "No depth sweep of ||g_bar||^2 in this run.",
         "",
     ]
+    lines += ["## Regimes", "", _REGIME_NOTE, ""]
+    lines += [_frame_markdown(content.regimes) if not content.regimes.empty else "No task.", ""]
+    lines += [markdown_cell(content.regime_note), ""]
     lines += ["## Measured against the infinite-width limit", "", _REFERENCE_NOTE, ""]
     lines += [
         _frame_markdown(content.references) if not content.references.empty else "No reference applies.",
@@ -138,6 +150,10 @@ def html_page(content: ReportContent) -> str:
         _html_table(verdict_table(content.verdicts), "verdicts"),
         "<h2>Regime findings</h2>",
         _html_table(finding_table(content.findings)) or "<p>No depth sweep of ||g_bar||^2 in this run.</p>",
+        "<h2>Regimes</h2>",
+        f"<p>{html.escape(_REGIME_NOTE)}</p>",
+        _html_table(content.regimes) or "<p>No task.</p>",
+        f"<p>{html.escape(content.regime_note)}</p>",
         "<h2>Measured against the infinite-width limit</h2>",
         f"<p>{html.escape(_REFERENCE_NOTE)}</p>",
         _html_table(content.references) or "<p>No reference applies.</p>",

@@ -16,6 +16,9 @@ History (each step has a migration below, so every older report reads as the cur
   infinite-width limit per width and depth) and ``unconverged`` (every estimate that missed its
   tolerance). A migrated schema-2 report keeps its old statuses, judged under the old definitions;
   its lists of references and unconverged estimates are empty (not computed then).
+* 4 — every task carries its regime labels (docs/verdicts.md, "Regime labels"): ``regime`` (the
+  primary label) and ``regime_labels`` (all of them, in precedence order). A migrated report's
+  labels are computed from its tasks' status and metrics, as the writer computes them.
 
 A document of a newer or unknown schema is refused, never guessed at.
 """
@@ -23,10 +26,12 @@ A document of a newer or unknown schema is refused, never guessed at.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rscbench.analysis.regimes import task_regime
 from rscbench.errors import InvalidArgumentError
 from rscbench.models.activations import ACTIVATIONS
 from rscbench.validation import Field, check_document, read_json
@@ -40,7 +45,7 @@ __all__ = [
     "migrate_report",
 ]
 
-REPORT_SCHEMA_VERSION = 3
+REPORT_SCHEMA_VERSION = 4
 
 # Schema-1 claims, word for word, and the (metric, axis) their fit numbers describe.
 _SCHEMA1_FITS = {
@@ -178,7 +183,30 @@ def _migrate_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _metric_value(value: Any) -> Any:
+    """A report.json metric as the record held it: a non-finite float written as text ("nan") or as
+    the store's tag ({"$float": "inf"}) read back as a float."""
+    if isinstance(value, dict) and set(value) == {"$float"}:
+        value = value["$float"]
+    return _NON_FINITE.get(value, value) if isinstance(value, str) else value
+
+
+def _migrate_3_to_4(document: dict[str, Any]) -> dict[str, Any]:
+    for task in document.get("tasks", []):
+        metrics = {name: _metric_value(value) for name, value in task["metrics"].items()}
+        regime = task_regime(str(task.get("status")), metrics)
+        task["regime"], task["regime_labels"] = regime.primary, list(regime.labels)
+    return document
+
+
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
+}
 
 
 _TEXT, _OBJECT = Field((str,)), Field((dict,))
@@ -248,6 +276,7 @@ CURRENT_FIELDS = {
         },
     ),
     "findings": Field((list,), required=False),
+    "tasks": Field((list,), items=_TASK | {"regime": _TEXT, "regime_labels": Field((list,))}),
 }
 """What a report of the current schema (or migrated to it) holds beside REPORT_FIELDS."""
 

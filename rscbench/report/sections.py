@@ -1,6 +1,7 @@
 """The report's tables beside the verdicts, as data frames built from the stored records: every requested
-quantity's measurements, the measured values against their infinite-width limits, and every estimate
-that missed its tolerance. rscbench.report.render prints them; report.json stores them."""
+quantity's measurements, the measured values against their infinite-width limits, every estimate
+that missed its tolerance, and the count of each regime label per experiment. rscbench.report.render
+prints them; report.json stores the first three (each task's regime labels are in its entry)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import numpy as np
 import pandas as pd
 
 from rscbench.analysis.metrics import QUANTITY_TITLES, column_label, metric_info, quantity_metrics
+from rscbench.analysis.regimes import REGIME_LABELS, regime_table
 
 __all__ = [
     "SETTING",
     "measurement_tables",
     "reference_table",
+    "regime_counts",
     "requested_quantities",
     "unconverged_estimates",
 ]
@@ -173,3 +176,20 @@ def unconverged_estimates(frame: pd.DataFrame, trajectories: pd.DataFrame | None
     ]
     described = frame[["task_id", *models]].rename(columns={c: c.split(".")[-1] for c in models})
     return table.merge(described, on="task_id", how="left")[["task_id", *described.columns[1:], *columns[1:]]]
+
+
+def regime_counts(frame: pd.DataFrame, experiments: pd.Series | None = None) -> pd.DataFrame:
+    """How many tasks of each experiment carry each regime label (rscbench.analysis.regimes): columns
+    ``experiment``, ``tasks`` and one per label some task carries, in REGIME_LABELS order (a task with
+    several labels counts under each); ``experiments`` maps the frame's index to experiment names."""
+    if frame.empty:
+        return pd.DataFrame()
+    labels = regime_table(frame)["regime_labels"].str.split("+")
+    names = experiments.reindex(frame.index) if experiments is not None else pd.Series("", frame.index)
+    work = pd.DataFrame({"experiment": names.fillna("").to_numpy(), "label": labels.to_numpy()})
+    carried = work.explode("label")
+    counts = pd.crosstab(carried["experiment"], carried["label"])
+    counts = counts[[label for label in REGIME_LABELS if label in counts.columns]]
+    counts.insert(0, "tasks", work.groupby("experiment").size())
+    counts.columns.name = None
+    return counts.reset_index()

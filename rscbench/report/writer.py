@@ -25,14 +25,16 @@ import torch
 from rscbench import __version__
 from rscbench.analysis.metrics import METRICS, metric_info
 from rscbench.analysis.references import with_references
+from rscbench.analysis.regimes import regime_table, task_regime
 from rscbench.analysis.verdicts import VERDICTS_VERSION, Verdict, judge, regime_findings
 from rscbench.errors import InvalidArgumentError
 from rscbench.report.escape import csv_safe
 from rscbench.report.folders import place_folder, scratch_folder, update_index
 from rscbench.report.plots import write_plots
+from rscbench.report.plots.regime_map import map_note
 from rscbench.report.render import ReportContent, html_page, latex_table, markdown_page
 from rscbench.report.schema import REPORT_SCHEMA_VERSION, fits_table
-from rscbench.report.sections import measurement_tables, reference_table, unconverged_estimates
+from rscbench.report.sections import measurement_tables, reference_table, regime_counts, unconverged_estimates
 from rscbench.run.specs import MEASUREMENT_VERSION, TaskSpec
 from rscbench.run.suites import Suite
 from rscbench.store import ResultStore, TaskRecord
@@ -100,11 +102,16 @@ def _safe(value: Any) -> Any:
 
 
 def tidy_results(frame: pd.DataFrame, experiments: dict[str, str]) -> pd.DataFrame:
-    """One row per task x metric with its unit and better direction (the results.csv table)."""
+    """One row per task x metric with its unit and better direction (the results.csv table); each row
+    also carries its task's experiment, status, regime (primary label) and regime_labels ("+"-joined,
+    rscbench.analysis.regimes) and spec fields."""
     spec_columns = [c for c in frame.columns if c.startswith("spec.")]
     metric_columns = [c for c in frame.columns if c.startswith("metric.")]
     base = frame[["task_id", "status", *spec_columns]].copy()
     base.insert(1, "experiment", frame["task_id"].map(experiments))
+    regimes = regime_table(frame)
+    base.insert(3, "regime", regimes["regime"].to_numpy())
+    base.insert(4, "regime_labels", regimes["regime_labels"].to_numpy())
     long = frame[["task_id", *metric_columns]].melt(id_vars="task_id", var_name="metric", value_name="value")
     long = long.dropna(subset=["value"])
     long["metric"] = long["metric"].str.removeprefix("metric.")
@@ -223,6 +230,8 @@ def _write_files(
         meta=meta,
         verdicts=verdicts,
         findings=findings,
+        regimes=regime_counts(frame, frame["task_id"].map(experiments)),
+        regime_note=map_note(frame),
         references=reference_table(referenced),
         measurements=measurement_tables(referenced, referenced["task_id"].map(experiments)),
         unconverged=unconverged_estimates(frame, trajectories),
@@ -236,7 +245,7 @@ def _write_files(
         "references": content.references.to_dict(orient="records"),
         "measurements": {q: table.to_dict(orient="records") for q, table in content.measurements.items()},
         "unconverged": content.unconverged.to_dict(orient="records"),
-        "tasks": [record.to_dict() | {"experiment": experiments.get(record.task_id)} for record in records],
+        "tasks": [_task_document(record, experiments.get(record.task_id)) for record in records],
         "plots": [f"plots/{path.name}" for path in content.plots],
     }
     (folder / "report.json").write_text(json.dumps(_safe(document), indent=1, sort_keys=False))
@@ -248,6 +257,13 @@ def _write_files(
     (folder / "report.md").write_text(markdown_page(content))
     (folder / "report.html").write_text(html_page(content))
     (folder / "verdicts.tex").write_text(latex_table(verdicts))
+
+
+def _task_document(record: TaskRecord, experiment: str | None) -> dict[str, Any]:
+    """A task's entry in report.json: its record, its experiment and its regime labels."""
+    regime = task_regime(record.status, record.metrics)
+    labels = {"regime": regime.primary, "regime_labels": list(regime.labels)}
+    return record.to_dict() | {"experiment": experiment} | labels
 
 
 def _verdict_csv(verdicts: list[Verdict]) -> pd.DataFrame:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
+from synthetic_records import gd_family, task
 
-from rscbench.analysis.regimes import REGIME_LABELS, task_regime
+from rscbench.analysis.regimes import REGIME_LABELS, regime_table, task_regime
 
 LAZY_CERTIFIED_RUN = {
     "rsc_holds": False,
@@ -55,3 +58,54 @@ def test_divergent_and_unmeasured_tasks():
 def test_labels_are_listed_in_precedence_order_without_repeats():
     assert len(set(REGIME_LABELS)) == len(REGIME_LABELS)
     assert REGIME_LABELS[0] == "divergent" and REGIME_LABELS[-1] == "unmeasured"
+
+
+def test_an_infinite_measurement_is_past_every_threshold_and_nan_is_not_measured():
+    assert task_regime("ok", {"gd_sharpness_max": math.inf}).labels == ("edge-of-stability",)
+    assert task_regime("ok", {"gd_final_loss_ratio": math.inf}).labels == ("no-progress",)
+    assert task_regime("ok", {"gd_sharpness_max": math.nan}).labels == ("unmeasured",)
+
+
+def test_a_monitored_run_is_read_from_its_train_summaries():
+    """rscbench.monitor stores train_* where a suite's GD task stores gd_*; the gd_* value wins."""
+    run = {"train_loss_ratio": 0.5, "train_sharpness_max": 2.0, "train_rsc_certified_fraction": 1.0}
+    assert task_regime("ok", run | {"train_ntk_drift": 0.01}).labels == (
+        "no-progress",
+        "edge-of-stability",
+        "certified-along-gd",
+        "lazy",
+    )
+    assert task_regime("ok", run | {"gd_final_loss_ratio": 1e-3}).labels == (
+        "edge-of-stability",
+        "certified-along-gd",
+    )
+
+
+def test_numpy_and_pandas_scalars_read_as_python_values():
+    values = {
+        "rsc_holds": np.bool_(True),
+        "gd_rsc_certified_at_init": pd.NA,
+        "gd_rsc_certified_fraction": np.float32(0.5),
+        "gd_ntk_drift": np.float64(0.01),
+        "gd_final_loss_ratio": np.int64(1),
+    }
+    assert task_regime("ok", values).labels == ("no-progress", "certified-at-init", "lazy")
+
+
+def test_the_table_of_a_store_frame_labels_each_task_in_order():
+    certified, _ = gd_family(widths=(64,), seeds=(0,), certified=1.0)
+    half, _ = gd_family(widths=(128,), seeds=(0,), certified=0.5)
+    init = task("tanh", 64, **{"metric.rsc_holds": True})
+    failed = task("tanh", 32, status="failed")
+    frame = pd.DataFrame([*certified, *half, init, failed])
+    frame["metric.rsc_holds"] = frame["metric.rsc_holds"].astype("boolean")  # as to_frame types it
+    table = regime_table(frame)
+    assert list(table.columns) == ["task_id", "regime", "regime_labels"]
+    assert list(table["task_id"]) == list(frame["task_id"])
+    assert list(table["regime_labels"]) == [
+        "certified-along-gd",
+        "uncertified",
+        "certified-at-init",
+        "unmeasured",
+    ]
+    assert list(table["regime"]) == ["certified-along-gd", "uncertified", "certified-at-init", "unmeasured"]

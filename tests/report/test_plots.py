@@ -22,6 +22,7 @@ ALL_STEMS = [
     "rsc_along_gd_tanh",
     "ntk_drift_vs_width",
     "rsc_fraction_vs_width",
+    "regime_map",
 ]
 SEEDS = (0, 1, 2)
 

@@ -16,7 +16,7 @@ def test_the_first_published_report_is_schema_1_and_migrates_with_its_fits() -> 
     raw = json.loads((PUBLISHED / "report.json").read_text())
     assert raw["schema_version"] == 1 and "fits" not in raw
     document = load_report(PUBLISHED)
-    assert document["schema_version"] == REPORT_SCHEMA_VERSION == 3
+    assert document["schema_version"] == REPORT_SCHEMA_VERSION == 4
     by_verdict = {(fit["verdict"], fit["subject"], fit["law"]): fit for fit in document["fits"]}
     tanh = by_verdict[("V1", "tanh sigma1=1", "power")]
     v1 = next(v for v in raw["verdicts"] if (v["id"], v["subject"]) == ("V1", "tanh"))
@@ -82,3 +82,56 @@ def test_a_schema_2_report_reads_with_forms_controls_and_findings() -> None:
     assert [f["subject"] for f in document["findings"]] == ["tanh sigma1=0.5", "tanh sigma1=2"]
     assert document["references"] == [] and document["unconverged"] == []
     assert not compare_reports(raw, document, threshold=0.0).regressed
+
+
+SCHEMA_3 = Path(__file__).parents[2] / "reports" / "cpu-default" / "20261202T025843Z-46be5de6"
+
+
+def test_a_schema_3_report_reads_with_regime_labels_computed_from_its_records() -> None:
+    raw = json.loads((SCHEMA_3 / "report.json").read_text())
+    assert raw["schema_version"] == 3 and "regime" not in raw["tasks"][0]
+    tasks = load_report(SCHEMA_3)["tasks"]
+    assert len(tasks) == len(raw["tasks"]) and all(task["regime_labels"] for task in tasks)
+    assert all(task["regime"] == task["regime_labels"][0] for task in tasks)
+    for task in tasks:
+        metrics = task["metrics"]
+        if task["experiment"] == "gd-convergence":  # the published runs: certified, sharp, not lazy
+            assert ("certified-along-gd" in task["regime_labels"]) == (
+                metrics["gd_rsc_certified_fraction"] >= 0.95
+            )
+            assert ("edge-of-stability" in task["regime_labels"]) == (metrics["gd_sharpness_max"] >= 1.9)
+            assert "lazy" not in task["regime_labels"] and metrics["gd_ntk_drift"] > 0.1
+        elif "rsc_holds" not in metrics:
+            assert task["regime_labels"] == ["unmeasured"]
+    assert json.loads((SCHEMA_3 / "report.json").read_text()) == raw
+    schema_1 = load_report(PUBLISHED)["tasks"]  # every older schema reaches the labels too
+    assert {task["regime"] for task in schema_1} >= {"certified-along-gd", "unmeasured"}
+
+
+def test_the_migration_reads_non_finite_metrics_as_the_record_held_them() -> None:
+    """report.json writes a non-finite float as the store's tag or as text; both read back as floats,
+    so an infinite sharpness is the edge of stability and a NaN drift is not lazy."""
+    metrics = {"gd_sharpness_max": {"$float": "inf"}, "gd_ntk_drift": "nan", "gd_final_loss_ratio": 1e-3}
+    document = {
+        "schema_version": 3,
+        "suite": {"name": "tiny"},
+        "verdicts": [],
+        "fits": [],
+        "findings": [],
+        "tasks": [
+            {"task_id": "t1", "status": "ok", "metrics": metrics},
+            {"task_id": "t2", "status": "diverged", "metrics": {}},
+            {"task_id": "t3", "metrics": {"rsc_holds": True}},  # no status: nothing is claimed
+        ],
+    }
+    tasks = migrate_report(document)["tasks"]
+    assert [task["regime_labels"] for task in tasks] == [["edge-of-stability"], ["divergent"], ["unmeasured"]]
+
+
+def test_a_current_report_without_its_regime_labels_is_refused_not_guessed() -> None:
+    task = {"task_id": "t1", "status": "ok", "metrics": {}, "regime": "unmeasured"}
+    document = {"schema_version": REPORT_SCHEMA_VERSION, "suite": {"name": "tiny"}, "verdicts": []}
+    document |= {"fits": [], "tasks": [task]}
+    with pytest.raises(InvalidArgumentError, match=r"report: tasks\[0\]: regime_labels"):
+        migrate_report(document)
+    assert migrate_report(document | {"tasks": [task | {"regime_labels": ["unmeasured"]}]})

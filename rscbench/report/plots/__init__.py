@@ -30,6 +30,8 @@ Figures, in the order :func:`write_plots` returns them (a figure whose data are 
 * ``rsc_fraction_vs_width``: fraction of certified GD checkpoints vs width, with the 0.95 line (V4).
 * ``hessian_density``: the loss Hessian's estimated eigenvalue density per task, from its stored
   bin masses (Q12, stochastic Lanczos quadrature), log y.
+* ``regime_map``: every task's primary regime label over the two grid fields that vary most, one
+  panel per activation (rscbench.report.plots.regime_map; docs/verdicts.md, Regime labels).
 
 A note on the bands: a band is the pointwise 2.5/97.5 percentiles of ``log C + b log m`` over the
 bootstrap draws, a plain percentile band. The CI of b printed in the legend is the fit's own
@@ -49,6 +51,7 @@ from rscbench.analysis.verdicts import prepare
 from rscbench.report.plots.density import hessian_density
 from rscbench.report.plots.depth import gbar_vs_depth, hessian_vs_depth
 from rscbench.report.plots.gd import rsc_along_gd, rsc_fraction_vs_width
+from rscbench.report.plots.regime_map import regime_map
 from rscbench.report.plots.style import DPI, STYLE
 from rscbench.report.plots.threshold import certificate_threshold
 from rscbench.report.plots.width import (
@@ -89,6 +92,7 @@ def build_figures(frame: pd.DataFrame, trajectories: pd.DataFrame, *, seed: int 
             ("ntk_drift_vs_width", ntk_drift_vs_width(frame, seed=seed)),
             ("rsc_fraction_vs_width", rsc_fraction_vs_width(frame)),
             ("hessian_density", hessian_density(frame)),
+            ("regime_map", regime_map(frame)),
         ]
     return {stem: fig for stem, fig in built if fig is not None}
 
