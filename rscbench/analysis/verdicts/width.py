@@ -36,6 +36,8 @@ __all__ = [
     "V3_FLOOR",
     "V8_LARGEST_FIT_WIDTH",
     "V8_SEED_SHARE",
+    "certificate_m_star",
+    "observed_crossing",
     "v1",
     "v3_m_star",
     "v3_width",
@@ -167,7 +169,7 @@ def _certificate_terms(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.
     return rows[usable], gauss_newton[usable], -lam[usable]
 
 
-def _m_star(rows: pd.DataFrame, seed: int) -> tuple[Any, Any, Any, str]:
+def certificate_m_star(rows: pd.DataFrame, seed: int) -> tuple[Any, Any, Any, str]:
     """m* (threshold_width_over_windows) from the certificate's terms on ``rows``, or a reason it cannot."""
     usable, gauss_newton, minus_r = _certificate_terms(rows)
     reason = evidence_reason(usable)
@@ -185,7 +187,7 @@ def v3_m_star(frame: pd.DataFrame, seed: int) -> list[Verdict]:
     verdicts = []
     for fixed, rows in sweeps(frame, WIDTH, "rsc_lambda_min_R", min_values=2):
         holds_everywhere = bool((rows["metric.rsc_lambda_min_R"].astype(float) >= 0).all())
-        threshold, fit_gn, fit_r, reason = _m_star(rows, seed)
+        threshold, fit_gn, fit_r, reason = certificate_m_star(rows, seed)
         numbers: dict[str, Any] = {
             "certified_at_init_fraction": float((rows["metric.rsc_lower"].astype(float) > 0).mean()),
             "theorem_width_threshold_median": median(rows, "metric.theorem_width_threshold"),
@@ -235,7 +237,7 @@ def v3_m_star(frame: pd.DataFrame, seed: int) -> list[Verdict]:
     return verdicts
 
 
-def _observed_crossing(rows: pd.DataFrame) -> tuple[float | None, float]:
+def observed_crossing(rows: pd.DataFrame) -> tuple[float | None, float]:
     """(first certified width, the measured width below it or 0), or (None, nan) when no width crosses:
     the smallest width from which every measured width is certified in >= V8_SEED_SHARE of the seeds."""
     share = (rows["metric.rsc_lower"].astype(float) > 0).groupby(rows[WIDTH].astype(float)).mean()
@@ -257,8 +259,8 @@ def v8(frame: pd.DataFrame, seed: int) -> list[Verdict]:
     verdicts = []
     for fixed, rows in sweeps(frame, WIDTH, "rsc_lambda_min_R", min_values=2):
         small = rows[rows[WIDTH].astype(float) <= V8_LARGEST_FIT_WIDTH]
-        threshold, _, _, reason = _m_star(small, seed)
-        crossing, below = _observed_crossing(rows) if rows[SEED].nunique() >= MIN_SEEDS else (None, math.nan)
+        threshold, _, _, reason = certificate_m_star(small, seed)
+        crossing, below = observed_crossing(rows) if rows[SEED].nunique() >= MIN_SEEDS else (None, math.nan)
         largest = float(rows[WIDTH].max())
         numbers: dict[str, Any] = {
             "observed_crossing": crossing,
