@@ -1,5 +1,5 @@
 """The package's import graph: no module imports another in a circle, and no import runs back up the
-pipeline (models -> data -> measure -> store -> run -> analysis -> report -> monitor -> leaderboard -> site
+pipeline (models -> data -> measure -> store -> run -> analysis -> advise -> report -> monitor -> leaderboard -> site
 -> cli).
 
 The graph is read from the source (every ``import``/``from ... import``, inside functions too), so a
@@ -24,6 +24,7 @@ LAYERS = (
     "store",
     "run",
     "analysis",
+    "advise",
     "report",
     "monitor",
     "leaderboard",
