@@ -25,8 +25,8 @@ from rscbench.analysis.verdicts.width import (
 )
 
 __all__ = [
-    "OBSERVED",
     "EXTRAPOLATED",
+    "OBSERVED",
     "UNDETERMINED",
     "SweepAnswer",
     "WidthFinding",
@@ -202,10 +202,7 @@ def sweep_answer(frame: pd.DataFrame, *, seed: int = 0) -> SweepAnswer:
     ci = (threshold.ci_low, threshold.ci_high) if threshold is not None else (math.nan, math.nan)
     crossing, below = _crossing(frame)
     largest = int(widths.max())
-    if crossing is not None:
-        how = OBSERVED
-    else:
-        how = UNDETERMINED if math.isnan(m_star) else EXTRAPOLATED
+    how = OBSERVED if crossing is not None else UNDETERMINED if math.isnan(m_star) else EXTRAPOLATED
     answer = SweepAnswer(
         m_star=float(m_star),
         m_star_ci=(float(ci[0]), float(ci[1])),

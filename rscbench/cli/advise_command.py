@@ -11,7 +11,7 @@ from rscbench.cli.codes import EXIT_OK, EXIT_TASK_FAILED
 from rscbench.errors import InvalidArgumentError
 from rscbench.store.records import dumps_strict
 
-__all__ = ["advise_command", "advice_text"]
+__all__ = ["advice_text", "advise_command"]
 
 FLAGS = ("activation", "depth", "sigma1", "dataset", "n", "d", "kappa", "loss", "min_width", "max_width")
 """The query's fields, each a flag of the same name (dashes for underscores)."""

@@ -303,7 +303,7 @@ def _advise_parser(commands: Any) -> None:
     advise = commands.add_parser(
         "advise",
         help="from which width the RSC certificate holds at init for one model family: m*, the observed "
-        "crossing, the theorem's threshold, c_H, infinite-width constants and the regime (runs what is missing)",
+        "crossing, the theorem's threshold, c_H, infinite-width constants, the regime (runs what is missing)",
     )
     advise.add_argument("--activation", required=True, help="the activation (`rscbench list activations`)")
     advise.add_argument("--depth", required=True, type=positive_int, help="hidden layers L (an integer >= 1)")
