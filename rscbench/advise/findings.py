@@ -105,10 +105,15 @@ def _majority(labels: list[str]) -> str:
     return min(counts, key=lambda label: (-counts[label], REGIME_LABELS.index(label)))
 
 
-def _median(rows: pd.DataFrame, column: str) -> float:
+def _numbers(rows: pd.DataFrame, column: str) -> pd.Series:
+    """The column as floats (NaN where missing, or everywhere when the frame lacks it)."""
     if column not in rows:
-        return math.nan
-    values = pd.to_numeric(rows[column], errors="coerce").dropna()
+        return pd.Series(math.nan, index=rows.index, dtype=float)
+    return pd.to_numeric(rows[column], errors="coerce").astype(float)
+
+
+def _median(values: pd.Series) -> float:
+    values = values.dropna()
     return float(values.median()) if len(values) else math.nan
 
 
@@ -117,25 +122,21 @@ def width_findings(frame: pd.DataFrame) -> tuple[WidthFinding, ...]:
     found = []
     for width, rows in frame.groupby(frame[WIDTH].astype(int), sort=True):
         ok = rows[rows[STATUS] == "ok"]
-        lower = pd.to_numeric(rows.get("metric.rsc_lower"), errors="coerce")
-        lam = _median(ok, "metric.rsc_lambda_min_R")
-        gauss_newton = pd.to_numeric(ok.get("metric.rsc_lower_gn"), errors="coerce") - pd.to_numeric(
-            ok.get("metric.rsc_lambda_min_R"), errors="coerce"
-        )
+        lam = _numbers(ok, "metric.rsc_lambda_min_R")
         found.append(
             WidthFinding(
                 width=int(width),
                 seeds=len(rows),
                 ok=len(ok),
-                certified=int((lower > 0).sum()),
+                certified=int((_numbers(rows, "metric.rsc_lower") > 0).sum()),
                 regime=_majority([_regime(row) for _, row in rows.iterrows()]),
-                gauss_newton=float(gauss_newton.median()) if gauss_newton.notna().any() else math.nan,
-                minus_lambda_min_R=-lam,
-                rsc_lower=_median(ok, "metric.rsc_lower"),
-                c_H=_median(ok, "metric.predictor_hessian_scaled_max"),
-                theorem_threshold=_median(ok, "metric.theorem_width_threshold"),
-                g_bar_sqnorm=_median(ok, "metric.g_bar_sqnorm"),
-                g_bar_sqnorm_limit=_median(ok, "metric.g_bar_sqnorm_limit"),
+                gauss_newton=_median(_numbers(ok, "metric.rsc_lower_gn") - lam),
+                minus_lambda_min_R=-_median(lam),
+                rsc_lower=_median(_numbers(ok, "metric.rsc_lower")),
+                c_H=_median(_numbers(ok, "metric.predictor_hessian_scaled_max")),
+                theorem_threshold=_median(_numbers(ok, "metric.theorem_width_threshold")),
+                g_bar_sqnorm=_median(_numbers(ok, "metric.g_bar_sqnorm")),
+                g_bar_sqnorm_limit=_median(_numbers(ok, "metric.g_bar_sqnorm_limit")),
             )
         )
     return tuple(found)

@@ -12,7 +12,7 @@ from rscbench.data import dataset_spec
 from rscbench.errors import InvalidArgumentError, require_integer
 from rscbench.models.activations import ACTIVATIONS
 from rscbench.run.specs import DataSpec, ModelSpec, ProtocolSpec, TaskSpec
-from rscbench.validation import MAX_INTEGER, MAX_SECONDS, require_number
+from rscbench.validation import MAX_SECONDS, require_number
 
 __all__ = [
     "ADVISE_LOSSES",
@@ -36,6 +36,8 @@ DEFAULT_MIN_WIDTH = 2**8
 """The sweep's first width; it doubles from there."""
 DEFAULT_MAX_WIDTH = 2**20
 """The largest width a sweep may measure by default (what the depth-1 certificate reaches on a CPU)."""
+LARGEST_WIDTH = 2**40
+"""The largest width a query may name (far beyond any machine: a bound, not a target)."""
 DEFAULT_BUDGET_SECONDS = 90.0
 """Compute time a sweep may take by default: the measured and estimated seconds of its tasks."""
 
@@ -67,13 +69,13 @@ class AdviceQuery:
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
             raise InvalidArgumentError("activation", self.activation, "one of " + ", ".join(ACTIVATIONS))
-        require_integer("depth", self.depth, 1, MAX_INTEGER)
+        require_integer("depth", self.depth, 1)
         _positive("sigma1", self.sigma1)
         object.__setattr__(self, "sigma1", float(self.sigma1))  # 1 and 1.0: one task id
         spec = dataset_spec(self.dataset)
         for name in ("n", "d"):
             if getattr(self, name) is not None:
-                require_integer(name, getattr(self, name), 1, MAX_INTEGER)
+                require_integer(name, getattr(self, name), 1)
         if self.d is not None and not spec.free_d:
             raise InvalidArgumentError("d", self.d, f"unset for {spec.usage} (its native dimension)")
         object.__setattr__(self, "n", spec.default_n if self.n is None else self.n)
@@ -92,8 +94,8 @@ class AdviceQuery:
                 " or ".join(ADVISE_LOSSES) + " (the certificate's terms and the theorem's "
                 "threshold are those of the square loss)",
             )
-        require_integer("min_width", self.min_width, 1, MAX_INTEGER)
-        require_integer("max_width", self.max_width, self.min_width, MAX_INTEGER)
+        require_integer("min_width", self.min_width, 1, LARGEST_WIDTH)
+        require_integer("max_width", self.max_width, self.min_width, LARGEST_WIDTH)
         require_number("budget_seconds", self.budget_seconds, greater_than=0, at_most=MAX_SECONDS)
         self.task(self.min_width, ADVISE_SEEDS[0])  # whatever the spec refuses, refused here
 
