@@ -89,6 +89,7 @@ class _Sweep:
     store_path: Path
     reports_root: str | Path | None
     progress_stream: TextIO | None
+    threads: int | None
     tasks: list[TaskSpec]
     run: int = 0
     reused: int = 0
@@ -104,6 +105,7 @@ class _Sweep:
             tasks,
             self.store,
             experiments={task.task_id: EXPERIMENT for task in tasks},
+            threads=self.threads,
             progress_stream=self.progress_stream,
         )
         self.tasks.extend(tasks)
@@ -160,13 +162,15 @@ def advise(
     *,
     store: str | Path = DEFAULT_STORE,
     reports_root: str | Path | None = "reports",
+    threads: int | None = None,
     progress_stream: TextIO | None = None,
 ) -> Advice:
     """Answer ``query``: run the sweep's missing tasks into the run directory ``store`` (its
     store.sqlite; created if needed) and analyse every task of the sweep.
 
     The cost model is calibrated on the reports under ``reports_root`` (None: none) and the store
-    (rscbench.run.planning.plan_run). Progress goes to ``progress_stream`` (default stderr). Raises
+    (rscbench.run.planning.plan_run). ``threads`` is torch's thread count per task (default: the CPUs
+    this process may use, rscbench.run.threads). Progress goes to ``progress_stream`` (default stderr). Raises
     InvalidArgumentError for a store folder this process cannot write ("store") and RscbenchError when
     a base width does not fit the memory free here.
     """
@@ -174,7 +178,7 @@ def advise(
     folder = writable_folder("store", store)
     path = folder / STORE_NAME
     with ResultStore(path) as opened:
-        sweep = _Sweep(query, opened, path, reports_root, progress_stream, [])
+        sweep = _Sweep(query, opened, path, reports_root, progress_stream, threads, [])
         stopped = _sweep(sweep)
         frame = with_references(sweep.frame())
     findings = width_findings(frame)

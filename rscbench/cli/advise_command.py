@@ -30,7 +30,7 @@ def advise_command(args: argparse.Namespace) -> int:
         query = AdviceQuery(
             **{name: getattr(args, name) for name in FLAGS}, budget_seconds=args.budget_seconds
         )
-        advice = advise(query, store=args.store)
+        advice = advise(query, store=args.store, threads=args.threads)
     except InvalidArgumentError as error:
         raise _flag_error(error) from None
     print(dumps_strict(advice.to_dict()) if args.json else advice_text(advice))

@@ -347,6 +347,7 @@ def _advise_parser(commands: Any) -> None:
         help="compute time the sweep may take beyond the widths <= 1024: stored tasks' measured seconds plus "
         f"the estimate of the next width (seconds, default {DEFAULT_BUDGET_SECONDS:g})",
     )
+    _threads_flag(advise, "")
     advise.add_argument("--json", action="store_true", help="print the advice as JSON")
 
 
