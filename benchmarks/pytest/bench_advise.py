@@ -17,9 +17,6 @@ import pytest
 
 from rscbench.advise import AdviceQuery, advise
 
-REPORTS = Path(__file__).resolve().parents[2] / "reports"
-"""The committed reports the command's cost model calibrates on (as from the repository root)."""
-
 
 def test_default_query(benchmark, tmp_path):
     if benchmark.disabled:
@@ -31,7 +28,7 @@ def test_default_query(benchmark, tmp_path):
         return (tmp_path / f"round-{next(rounds)}",), {}
 
     def ask(store: Path):
-        return advise(query, store=store, reports_root=REPORTS, progress_stream=io.StringIO())
+        return advise(query, store=store, progress_stream=io.StringIO())
 
     advice = benchmark.pedantic(ask, setup=fresh_store, rounds=1, iterations=1)
     benchmark.extra_info.update(

@@ -7,7 +7,8 @@ result store, so a second question, or a suite run into the same store, reuses e
 its id. Widths double from ``min_width``: those <= 1024 always run (they give the extrapolated m*);
 larger ones run one at a time, each only when its three tasks fit the memory this machine has free
 (rscbench.run.task_memory) and the sweep's compute time (the stored tasks' measured seconds plus the
-cost model's estimate of the new ones, rscbench.run.cost_model) stays within the budget; the sweep
+estimate of the new ones by the cost model, rscbench.run.cost_model, calibrated on the store: the
+family's own measured tasks) stays within the budget; the sweep
 stops early once a crossing is observed and confirmed at one more width. Deciding from the stored
 times and the cost model, not from the wall clock, makes a repeated question take the same widths.
 """
@@ -32,7 +33,7 @@ from rscbench.advise.findings import (
 )
 from rscbench.advise.query import AdviceQuery
 from rscbench.analysis.references import with_references
-from rscbench.run.planning import STORE_NAME, plan_run
+from rscbench.run.planning import STORE_NAME, RunPlan, plan_run
 from rscbench.run.runner import run_tasks
 from rscbench.run.specs import TaskSpec
 from rscbench.run.suites import Experiment, Suite
@@ -94,13 +95,15 @@ class _Sweep:
     run: int = 0
     reused: int = 0
 
-    def plan(self, tasks: Sequence[TaskSpec]):
+    def plan(self, tasks: Sequence[TaskSpec]) -> RunPlan:
+        """The run layer's plan of ``tasks`` (memory estimates, time estimates, what is stored)."""
         suite = Suite(
             EXPERIMENT, "rscbench advise", (Experiment(EXPERIMENT, tuple(tasks)),), "rscbench advise"
         )
         return plan_run(suite, store_path=self.store_path, tasks=tasks, reports_root=self.reports_root)
 
     def execute(self, tasks: Sequence[TaskSpec]) -> None:
+        """Run the tasks the store lacks and count them."""
         summary = run_tasks(
             tasks,
             self.store,
@@ -113,6 +116,7 @@ class _Sweep:
         self.reused += summary.skipped
 
     def frame(self) -> pd.DataFrame:
+        """The stored tasks of the sweep so far."""
         frame = self.store.to_frame()
         return frame[frame["task_id"].isin({task.task_id for task in self.tasks})].reset_index(drop=True)
 
@@ -154,25 +158,27 @@ def _sweep(sweep: _Sweep) -> str:
         sweep.execute(query.tasks(width))
     if crossing_confirmed(sweep.frame()):
         return "crossing: observed and confirmed at one more width"
-    return f"max width: {query.widths[-1]} measured, the next doubling is above --max-width {query.max_width}"
+    return f"max width: {query.widths[-1]} measured, the next doubling is above max_width {query.max_width}"
 
 
 def advise(
     query: AdviceQuery,
     *,
     store: str | Path = DEFAULT_STORE,
-    reports_root: str | Path | None = "reports",
+    reports_root: str | Path | None = None,
     threads: int | None = None,
     progress_stream: TextIO | None = None,
 ) -> Advice:
     """Answer ``query``: run the sweep's missing tasks into the run directory ``store`` (its
     store.sqlite; created if needed) and analyse every task of the sweep.
 
-    The cost model is calibrated on the reports under ``reports_root`` (None: none) and the store
-    (rscbench.run.planning.plan_run). ``threads`` is torch's thread count per task (default: the CPUs
-    this process may use, rscbench.run.threads). Progress goes to ``progress_stream`` (default stderr). Raises
-    InvalidArgumentError for a store folder this process cannot write ("store") and RscbenchError when
-    a base width does not fit the memory free here.
+    The cost model (rscbench.run.planning.plan_run) is calibrated on the store's records, which hold
+    the sweep's own tasks (the widths <= 1024 run first), and on the reports under ``reports_root``
+    when given (other families' times, which can be far off for this one). ``threads`` is torch's
+    thread count per task (default: the CPUs this process may use, rscbench.run.threads). Progress
+    goes to ``progress_stream`` (default stderr). Raises InvalidArgumentError for a store folder
+    this process cannot write ("store") and RscbenchError when a width <= 1024 does not fit the
+    memory free here.
     """
     started = time.perf_counter()
     folder = writable_folder("store", store)

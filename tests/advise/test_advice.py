@@ -20,7 +20,7 @@ TINY = {"min_width": 64, "max_width": 256}
 
 
 def ask(query: AdviceQuery, store) -> object:
-    return advise(query, store=store, reports_root=None, threads=1, progress_stream=io.StringIO())
+    return advise(query, store=store, threads=1, progress_stream=io.StringIO())
 
 
 @pytest.fixture(scope="module")
