@@ -35,7 +35,7 @@ __all__ = [
     "width_findings",
 ]
 
-WIDTH, SEED, STATUS = "spec.model.width", "spec.seed", "status"
+WIDTH, STATUS = "spec.model.width", "status"
 OBSERVED, EXTRAPOLATED, UNDETERMINED = "observed", "extrapolated", "undetermined"
 """How an answer was reached: a measured crossing, m* from the fitted laws alone, or neither."""
 METRIC = "metric."
