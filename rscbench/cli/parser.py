@@ -344,8 +344,8 @@ def _advise_parser(commands: Any) -> None:
         "--budget-seconds",
         type=positive_seconds,
         default=DEFAULT_BUDGET_SECONDS,
-        help="compute time the sweep may take beyond the widths <= 1024: stored tasks' measured seconds plus "
-        f"the estimate of the next width (seconds, default {DEFAULT_BUDGET_SECONDS:g})",
+        help="compute time the sweep may take: its tasks' measured seconds (the widths <= 1024 always run) "
+        f"plus the estimate of the next larger width (seconds, default {DEFAULT_BUDGET_SECONDS:g})",
     )
     _threads_flag(advise, "")
     advise.add_argument("--json", action="store_true", help="print the advice as JSON")
