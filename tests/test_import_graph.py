@@ -1,6 +1,6 @@
 """The package's import graph: no module imports another in a circle, and no import runs back up the
-pipeline (models -> data -> measure -> store -> run -> analysis -> report -> monitor -> leaderboard -> site
--> cli).
+pipeline (models -> data -> measure -> store -> run -> analysis -> advise -> report -> monitor ->
+leaderboard -> site -> cli).
 
 The graph is read from the source (every ``import``/``from ... import``, inside functions too), so a
 lazy import counts like any other. An import of ``a.b`` where ``b`` is a module is an edge to ``a.b``;
@@ -24,6 +24,7 @@ LAYERS = (
     "store",
     "run",
     "analysis",
+    "advise",
     "report",
     "monitor",
     "leaderboard",

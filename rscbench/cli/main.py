@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from rscbench.cli.advise_command import advise_command
 from rscbench.cli.codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED
 from rscbench.cli.inspect_commands import list_command, measure_command, replay_command
 from rscbench.cli.leaderboard_commands import leaderboard_command, publish_command
@@ -26,6 +27,7 @@ HANDLERS = {
     "merge": merge_command,
     "list": list_command,
     "measure": measure_command,
+    "advise": advise_command,
     "compare": compare_command,
     "replay": replay_command,
     "report": report_command,

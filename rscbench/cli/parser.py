@@ -8,6 +8,8 @@ import argparse
 from typing import Any
 
 from rscbench import __version__
+from rscbench.advise import DEFAULT_STORE
+from rscbench.advise.query import DEFAULT_BUDGET_SECONDS, DEFAULT_MAX_WIDTH, DEFAULT_MIN_WIDTH
 from rscbench.cli.codes import EXIT_BAD_INPUT, LISTABLE, REPORT_FORMATS
 from rscbench.errors import InvalidArgumentError
 from rscbench.leaderboard.suite import LEADERBOARD_SUITE
@@ -297,6 +299,58 @@ def _inspect_parsers(commands: Any) -> None:
     )
 
 
+def _advise_parser(commands: Any) -> None:
+    advise = commands.add_parser(
+        "advise",
+        help="from which width the RSC certificate holds at init for one model family: m*, the observed "
+        "crossing, the theorem's threshold, c_H, infinite-width constants, the regime (runs what is missing)",
+    )
+    advise.add_argument("--activation", required=True, help="the activation (`rscbench list activations`)")
+    advise.add_argument("--depth", required=True, type=positive_int, help="hidden layers L (an integer >= 1)")
+    advise.add_argument("--sigma1", required=True, type=float, help="the per-layer init gain (a number > 0)")
+    advise.add_argument(
+        "--dataset", default="sphere", help="the dataset (`rscbench list datasets`; default sphere)"
+    )
+    advise.add_argument("--n", type=positive_int, help="training points (default: the dataset's)")
+    advise.add_argument(
+        "--d",
+        type=positive_int,
+        help="input dimension, for datasets that let it be chosen (default: the dataset's)",
+    )
+    advise.add_argument(
+        "--kappa", type=float, default=0.5, help="the cone's cosine kappa, in (0, 1] (default 0.5)"
+    )
+    advise.add_argument("--loss", default="square", help="the loss (only square: default square)")
+    advise.add_argument(
+        "--store",
+        default=str(DEFAULT_STORE),
+        metavar="DIR",
+        help=f"the run directory whose store holds the sweep's tasks (default {DEFAULT_STORE}/; a suite run "
+        "into the same directory shares tasks with it)",
+    )
+    advise.add_argument(
+        "--min-width",
+        type=positive_int,
+        default=DEFAULT_MIN_WIDTH,
+        help=f"the first width (neurons, default {DEFAULT_MIN_WIDTH})",
+    )
+    advise.add_argument(
+        "--max-width",
+        type=positive_int,
+        default=DEFAULT_MAX_WIDTH,
+        help=f"the largest width the sweep may measure (neurons, default {DEFAULT_MAX_WIDTH})",
+    )
+    advise.add_argument(
+        "--budget-seconds",
+        type=positive_seconds,
+        default=DEFAULT_BUDGET_SECONDS,
+        help="compute time the sweep may take: its tasks' measured seconds (the widths <= 1024 always run) "
+        f"plus the estimate of the next larger width (seconds, default {DEFAULT_BUDGET_SECONDS:g})",
+    )
+    _threads_flag(advise, "")
+    advise.add_argument("--json", action="store_true", help="print the advice as JSON")
+
+
 def _leaderboard_parsers(commands: Any) -> None:
     leaderboard = commands.add_parser(
         "leaderboard", help="show the leaderboard, add an entry, or build (run what is missing and score)"
@@ -341,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     _record_parsers(commands)
     _inspect_parsers(commands)
     _measure_parser(commands)
+    _advise_parser(commands)
     _leaderboard_parsers(commands)
     return parser
 
