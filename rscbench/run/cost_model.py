@@ -44,10 +44,14 @@ __all__ = [
     "ASSUMED_GPU_SPEEDUP",
     "LANCZOS_STEPS",
     "MIN_RECORDS",
+    "NEURON_BLOCK_QUANTITIES",
+    "REPORT_TASK_EXTRAS",
     "CostModel",
     "Work",
     "calibrate",
     "calibration_records",
+    "fit_key",
+    "neuron_blocks",
     "task_work",
 ]
 
@@ -75,12 +79,33 @@ class Work:
         return Work(self.steps * factor, self.flops * factor)
 
 
+NEURON_BLOCK_QUANTITIES = ("Q1", "Q6")
+"""The quantities the paper's network at depth 1 computes on the exact per-neuron path
+(rscbench.measure.neuron_blocks): their work has another form, and they are fitted apart."""
+
+
+def neuron_blocks(spec: TaskSpec) -> bool:
+    """Whether ``spec``'s Q1 and Q6 run on the exact per-neuron path (the paper's network at depth 1)."""
+    return not spec.model.is_factory and spec.model.depth == 1
+
+
+def fit_key(spec: TaskSpec, quantity: str) -> str:
+    """The name ``quantity``'s time is fitted under: "<Q> (neuron blocks)" on the per-neuron path."""
+    return (
+        f"{quantity} (neuron blocks)"
+        if quantity in NEURON_BLOCK_QUANTITIES and neuron_blocks(spec)
+        else quantity
+    )
+
+
 def _point_work(spec: TaskSpec, quantity: str, n: int, parameters: int) -> Work:
     """Work of one point quantity (Q1-Q4, Q6, Q7, Q10-Q12) for a model of ``parameters`` on ``n`` rows."""
     k, P = LANCZOS_STEPS, parameters
     probes = min(spec.protocol.probes, n)
     factory = spec.model.is_factory
     width, depth = spec.model.width, spec.model.depth
+    if quantity in NEURON_BLOCK_QUANTITIES and neuron_blocks(spec):  # exact, one or five passes
+        return Work(1, 2 * probes * P) if quantity == "Q1" else Work(5, 5 * 6 * n * P)
     if quantity == "Q1":  # one product per probe per step: a forward of one row (structured) or an HVP
         return Work(k * (probes if factory else 1), 2 * probes * k * P * (3 if factory else 1))
     if quantity == "Q2":  # two probes, L + 2 blocks, HVPs of one row
@@ -204,7 +229,7 @@ class CostModel:
         work = task_work(spec, n=n, parameters=parameters, gd_steps=gd)
         seconds = {SETUP: self.setup}
         for quantity, amount in work.items():
-            step, flop = self.per_quantity.get(quantity, (self.step, self.flop))
+            step, flop = self.per_quantity.get(fit_key(spec, quantity), (self.step, self.flop))
             seconds[quantity] = step * amount.steps + flop * amount.flops
         return seconds
 
@@ -276,14 +301,15 @@ def calibrate(records: Iterable[TaskRecord], device: str = "cpu") -> CostModel |
     ]
     setup, step, flop = _fit(totals, [0.05, 1e-3, 1e-10])
     per_quantity = {}
-    for quantity in sorted({q for s in samples for q in s.work}):
-        rows = [
-            ([s.work[quantity].steps, s.work[quantity].flops], s.parts[quantity])
-            for s in samples
-            if quantity in s.work and s.parts.get(quantity, 0) > 0
-        ]
+    rows_by_key: dict[str, list[tuple[list[float], float]]] = {}
+    for s in samples:
+        for quantity, work in s.work.items():
+            if s.parts.get(quantity, 0) > 0:
+                row = ([work.steps, work.flops], s.parts[quantity])
+                rows_by_key.setdefault(fit_key(s.spec, quantity), []).append(row)
+    for key, rows in sorted(rows_by_key.items()):
         if len(rows) >= MIN_RECORDS:
-            per_quantity[quantity] = tuple(_fit(rows, [step, flop]))
+            per_quantity[key] = tuple(_fit(rows, [step, flop]))
     setups = [s.parts[SETUP] for s in samples if s.parts.get(SETUP, 0) > 0]
     if len(setups) >= MIN_RECORDS:
         setup = statistics.median(setups)
@@ -294,6 +320,10 @@ def calibrate(records: Iterable[TaskRecord], device: str = "cpu") -> CostModel |
     return CostModel(kind, setup, step, flop, per_quantity, _gd_fractions(samples), len(samples), assumption)
 
 
+REPORT_TASK_EXTRAS = ("regime", "regime_labels")
+"""Fields a report (schema 4) adds to each task beside its stored record: derived, not record fields."""
+
+
 def _report_records(path: Path) -> list[TaskRecord]:
     try:
         document = json.loads(path.read_text())
@@ -302,7 +332,8 @@ def _report_records(path: Path) -> list[TaskRecord]:
     records = []
     for task in document.get("tasks", []):
         try:
-            records.append(TaskRecord.from_dict(task))
+            fields = {key: value for key, value in task.items() if key not in REPORT_TASK_EXTRAS}
+            records.append(TaskRecord.from_dict(fields))
         except RscbenchError:
             continue
     return records

@@ -1,6 +1,7 @@
 """The cost model: work counts scale as they should, a fit recovers known coefficients from records,
 ignores a load spike, refuses to guess without records, and states its GPU assumption."""
 
+import json
 import math
 
 import pytest
@@ -9,6 +10,7 @@ from rscbench.run.cost_model import (
     ASSUMED_GPU_SPEEDUP,
     MIN_RECORDS,
     calibrate,
+    calibration_records,
     paper_parameters,
     task_work,
 )
@@ -149,3 +151,34 @@ def test_trace_density_and_optimizer_work_follow_their_counts() -> None:
     assert batched.flops < full.flops < adam.flops and batched.steps == full.steps
     gd = task_work(spec(gd_steps=100, quantities=["Q1"]), n=32, parameters=P)["Q9"]
     assert gd.flops < full.flops  # sgd adds a full-batch loss per step to the gradient
+
+
+def test_the_depth_one_per_neuron_path_is_fitted_apart_from_lanczos() -> None:
+    records = []
+    for width in (16, 64, 256, 1024):
+        for depth in (1, 2):
+            task = spec(width=width, depth=depth, quantities=["Q1", "Q4"])
+            work = task_work(task, n=32, parameters=paper_parameters(task, 8))
+            parts = {"setup": SETUP} | {q: STEP * w.steps + FLOP * w.flops for q, w in work.items()}
+            if depth == 1:
+                parts["Q1"] *= 7  # the exact path has its own cost per unit of its work
+            records.append(record(task, sum(parts.values()), parts=parts))
+    model = calibrate(records)
+    assert {"Q1", "Q1 (neuron blocks)"} <= set(model.per_quantity)
+    for depth, factor in ((1, 7), (2, 1)):
+        task = spec(width=512, depth=depth, quantities=["Q1", "Q4"])
+        parameters = paper_parameters(task, 8)
+        expected = task_work(task, n=32, parameters=parameters)["Q1"]
+        seconds = model.quantity_seconds(task, n=32, parameters=parameters)["Q1"]
+        assert seconds == pytest.approx(factor * (STEP * expected.steps + FLOP * expected.flops), rel=0.05)
+
+
+def test_reports_of_schema_4_calibrate_without_their_regime_fields(tmp_path) -> None:
+    tasks = [
+        record(spec(width=w), 0.1 * w).to_dict() | {"regime": "unmeasured", "regime_labels": ["unmeasured"]}
+        for w in (8, 16, 32)
+    ]
+    folder = tmp_path / "suite" / "20260101T000000Z-00000000"
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps({"schema_version": 4, "tasks": tasks}))
+    assert [r.wall_seconds for r in calibration_records(reports_root=tmp_path)] == [0.8, 1.6, 3.2]
