@@ -98,7 +98,12 @@ class _DepthOne:
     coordinates (same inner products as the flat parameter vector, in another order).
     """
 
-    def __init__(self, model: PaperMLP, X: Tensor) -> None:
+    def __init__(self, model: nn.Module, X: Tensor) -> None:
+        """Raises InvalidArgumentError naming ``model`` where the structure does not hold."""
+        if not neuron_blocks_apply(model):
+            raise InvalidArgumentError(
+                "model", type(model).__name__, "the paper's network (PaperMLP) at depth 1 with one output"
+            )
         self.fn = model.activation.fn
         scale = model.layer_scales()[0]
         self.X = X.detach().to(torch.float64) / scale
@@ -247,16 +252,12 @@ def _dot(left: Tensor, right: Tensor) -> float:
 def _loss_parts(
     model: nn.Module, X: Tensor, y: Tensor, loss: str
 ) -> tuple[Loss, _DepthOne, Tensor, Tensor, Tensor]:
-    """The loss, the float64 network, its outputs, g_bar and the targets in float64, after checking
-    that the structure applies."""
-    if not neuron_blocks_apply(model):
-        raise InvalidArgumentError(
-            "model", type(model).__name__, "the paper's network (PaperMLP) at depth 1 with one output"
-        )
+    """The loss, the float64 network (which checks that the structure applies), its outputs, g_bar and
+    the targets in float64."""
+    net = _DepthOne(model, X)
     chosen = get_loss(loss)
     if not chosen.scalar_output:
         raise InvalidArgumentError("loss", loss, "a scalar-output loss: square or logistic")
-    net = _DepthOne(model, X)
     outputs, g_bar = net.outputs_and_mean_gradient()
     check_targets(chosen, outputs, y)
     return chosen, net, outputs, g_bar, y.to(torch.float64)
@@ -359,10 +360,6 @@ def neuron_predictor_extremes(model: nn.Module, X: Tensor) -> tuple[Tensor, Tens
     a_j / 2 +- sqrt(a_j^2 / 4 + b_j^2), and 0 on the rest of the block. Dimensionless (f is
     scalar); float64, in the model's device; time and memory O(n m) per chunk.
     """
-    if not neuron_blocks_apply(model):
-        raise InvalidArgumentError(
-            "model", type(model).__name__, "the paper's network (PaperMLP) at depth 1 with one output"
-        )
     net = _DepthOne(model, X)
     size = net.X.norm(dim=1)
     top, bottom = net.X.new_zeros(net.n), net.X.new_zeros(net.n)
