@@ -30,6 +30,7 @@ from rscbench.measure.memory import (
     HVP_ACTS,
     KernelMemory,
     Sizes,
+    hessian_product_terms,
     kernel_memory,
     lanczos_bytes,
 )
@@ -70,8 +71,7 @@ def density_bytes(sizes: Sizes, steps: int) -> KernelMemory:
                 lanczos_bytes(sizes.parameters, sizes.itemsize, max_basis=basis, max_iter=steps),
                 f"Lanczos state ({steps}-vector basis)",
             ),
-            (4, sizes.vector, "P (leaves, gradient, start, product temporaries)"),
-            (GRAPH_ACTS + HVP_ACTS, sizes.act(), "act (gradient graph, product temporaries)"),
+            *hessian_product_terms(sizes),
         ],
     )
 

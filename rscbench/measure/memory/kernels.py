@@ -90,14 +90,18 @@ def loss_hessian_bytes(sizes: Sizes, steps: int | None = None) -> KernelMemory:
     dims = loss_subspace(sizes)
     if dims is not None:
         return kernel_memory("loss_hessian", _subspace_terms(sizes, dims, steps, SUBSPACE_HESSIAN_VECTORS))
-    return kernel_memory(
-        "loss_hessian",
-        [
-            (1, lanczos_bytes(sizes.parameters, sizes.itemsize, steps=steps), "Lanczos state"),
-            (4, sizes.vector, "P (leaves, gradient, start, product temporaries)"),
-            (GRAPH_ACTS + HVP_ACTS, sizes.act(), "act (gradient graph, product temporaries)"),
-        ],
-    )
+    state = (1, lanczos_bytes(sizes.parameters, sizes.itemsize, steps=steps), "Lanczos state")
+    return kernel_memory("loss_hessian", [state, *hessian_product_terms(sizes)])
+
+
+def hessian_product_terms(sizes: Sizes) -> list[tuple[int, int, str]]:
+    """What a Lanczos run on the loss Hessian in parameter space holds beside its Lanczos state:
+    4 P (the leaves and the gradient of the kept graph, the start vector, a product's
+    temporaries) + GRAPH_ACTS + HVP_ACTS act."""
+    return [
+        (4, sizes.vector, "P (leaves, gradient, start, product temporaries)"),
+        (GRAPH_ACTS + HVP_ACTS, sizes.act(), "act (gradient graph, product temporaries)"),
+    ]
 
 
 def predictor_probe_bytes(
