@@ -43,6 +43,8 @@ KERNELS = (
     "loss_hessian_density",
     "preconditioned_sharpness",
 )
+NEURON_BLOCK_KERNELS = ("predictor_hessian", "rsc_certificate")
+"""The kernels that take the exact per-neuron path at depth 1 (rscbench.measure.neuron_blocks)."""
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
@@ -80,6 +82,7 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
     lanczos = {"tol": tol, "max_iter": max_iter}
     f = model_function(model)
     p_bytes, row_act = shape.vector, shape.row_act_bytes
+    predictor_strategy = "neuron_blocks" if shape.neuron_blocks else "structured"
 
     def loss_hessian():
         return loss_hessian_extremes(model, X, y, **lanczos).iterations
@@ -133,7 +136,11 @@ def _runner(kernel: str, n: int, d: int, width: int, depth: int, probes: int, ma
         "loss_hessian": (loss_hessian, lambda k: memory.loss_hessian_bytes(shape, k).bytes),
         "predictor_hessian": (
             predictor,
-            lambda k: memory.predictor_hessian_bytes(shape, probes, max_iter=max_iter, steps=k).bytes,
+            lambda k: (
+                memory.predictor_hessian_bytes(
+                    shape, probes, strategy=predictor_strategy, max_iter=max_iter, steps=k
+                ).bytes
+            ),
         ),
         "block_norms": (blocks, lambda k: memory.block_norm_bytes(shape, k).bytes),
         "gradients": (gradients, lambda k: memory.gradient_bytes(shape).bytes),
@@ -181,7 +188,11 @@ def measure(
     p = width * d + (depth - 1) * width * width + width
     from rscbench.measure.memory import Sizes, loss_subspace
 
-    space = "structured" if loss_subspace(Sizes.paper(n, d, width, depth)) is not None else "full"
+    sizes = Sizes.paper(n, d, width, depth)
+    if sizes.neuron_blocks and kernel in NEURON_BLOCK_KERNELS:
+        space = "neuron_blocks"
+    else:
+        space = "structured" if loss_subspace(sizes) is not None else "full"
     return {
         "kernel": kernel,
         "width": width,

@@ -62,6 +62,7 @@ from rscbench.measure.memory.kernels import (
 from rscbench.measure.memory.neurons import (
     NEURON_CERTIFICATE_VECTORS,
     NEURON_CHUNK_BYTES,
+    NEURON_PREDICTOR_ARRAYS,
     neuron_certificate_bytes,
     neuron_predictor_bytes,
     neurons_per_chunk,
@@ -73,6 +74,7 @@ __all__ = [
     "JACOBIAN_CHUNK_BYTES",
     "NEURON_CERTIFICATE_VECTORS",
     "NEURON_CHUNK_BYTES",
+    "NEURON_PREDICTOR_ARRAYS",
     "OVERHEAD_BYTES",
     "PROBE_BUDGET_BYTES",
     "SUBSPACE_ACTS",

@@ -6,11 +6,12 @@ vectors (the network's (m, d + 1) block coordinates) plus one chunk's work, what
 
 from __future__ import annotations
 
-from rscbench.measure.memory.core import OVERHEAD_BYTES, KernelMemory, Sizes, kernel_memory
+from rscbench.measure.memory.core import KernelMemory, Sizes, kernel_memory
 
 __all__ = [
     "NEURON_CERTIFICATE_VECTORS",
     "NEURON_CHUNK_BYTES",
+    "NEURON_PREDICTOR_ARRAYS",
     "neuron_certificate_bytes",
     "neuron_predictor_bytes",
     "neurons_per_chunk",
@@ -23,6 +24,11 @@ NEURON_CERTIFICATE_VECTORS = 8
 v, u_g, e, H u_g, H e, b = P H u_g and H b (7; every product is written in place), plus one for
 the float64 temporaries of a pass. Measured: 7.16 p-vectors of peak RSS above the model at width
 2^20, n = 64, d = 16 (docs/kernels.md)."""
+NEURON_PREDICTOR_ARRAYS = 16
+"""Float64 (probes, chunk) arrays neuron_predictor_extremes holds at its peak: the pre-activations,
+phi and its two derivatives, a, b, the radius, both roots and their temporaries. Measured: 13.9 to
+14.2 (peak RSS above the model less the float64 copy of W and v) at widths 2^16 to 2^20 with 16
+and 64 probes, d = 16 (benchmarks/peak_memory.py --depth 1)."""
 
 
 def _neuron_bytes(n: int, d: int) -> int:
@@ -36,29 +42,33 @@ def neurons_per_chunk(n: int, d: int) -> int:
     return max(1, NEURON_CHUNK_BYTES // _neuron_bytes(n, d))
 
 
-def _chunk_bytes(n: int, d: int) -> int:
-    return neurons_per_chunk(n, d) * _neuron_bytes(n, d)
+def _chunk_neurons(sizes: Sizes, rows: int) -> int:
+    """Neurons in the widest chunk of a pass over ``rows`` inputs: the chunk, or the width if smaller."""
+    return min(sizes.width, neurons_per_chunk(rows, sizes.d))
 
 
 def neuron_certificate_bytes(sizes: Sizes) -> KernelMemory:
     """Q6 on the per-neuron path: NEURON_CERTIFICATE_VECTORS float64 vectors of p, the float64
     inputs (n d) and one chunk of neuron work (at most NEURON_CHUNK_BYTES)."""
     n, d = sizes.n, sizes.d
+    chunk = _chunk_neurons(sizes, n) * _neuron_bytes(n, d)
     return kernel_memory(
         "rsc_certificate",
         [
             (NEURON_CERTIFICATE_VECTORS, sizes.parameters * 8, "p 8 B (float64 vectors)"),
-            (1, _chunk_bytes(n, d) + n * d * 8, "neuron chunk and inputs (float64)"),
+            (1, chunk + n * d * 8, "neuron chunk and inputs (float64)"),
         ],
     )
 
 
 def neuron_predictor_bytes(sizes: Sizes, probes: int) -> KernelMemory:
-    """Q1 on the per-neuron path: the float64 copy of W and v (p) and one chunk of ``probes`` rows."""
+    """Q1 on the per-neuron path: the float64 copy of W and v (p) and NEURON_PREDICTOR_ARRAYS
+    float64 arrays of (probes, neurons of one chunk)."""
+    rows = _chunk_neurons(sizes, probes) * probes * 8
     return kernel_memory(
         "predictor_hessian",
         [
             (1, sizes.parameters * 8, "p 8 B (float64 W and v)"),
-            (1, _chunk_bytes(probes, sizes.d) + OVERHEAD_BYTES, "neuron chunk (float64)"),
+            (NEURON_PREDICTOR_ARRAYS, rows, "probes x chunk (float64 per-neuron arrays)"),
         ],
     )
