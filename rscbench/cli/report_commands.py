@@ -87,8 +87,8 @@ def _verdict_keys(document: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    """Print what changed from report A to report B (metric rows named by experiment and grid
-    values); exit 1 when something regressed, 2 when the reports have nothing in common."""
+    """Print what changed from report A to report B (metric and regime rows named by experiment and
+    grid values); exit 1 when something regressed, 2 when the reports have nothing in common."""
     a, b = load_report(args.report_a), load_report(args.report_b)
     result = compare_reports(a, b, threshold=args.threshold)
     ids_a = {task.get("task_id") for task in a.get("tasks", [])}
@@ -122,4 +122,8 @@ def compare_command(args: argparse.Namespace) -> int:
             print(changes.to_string(index=False))
         if not result.flips.empty:
             print("\nverdicts that changed:\n" + result.flips.to_string(index=False))
+        if not result.regimes.empty:
+            regimes = result.regimes.copy()
+            regimes["where"] = [f"{labels.get(task_id, '?')} [{task_id}]" for task_id in regimes["where"]]
+            print("\ntasks whose regime changed:\n" + regimes.to_string(index=False))
     return EXIT_STRICT if result.regressed else EXIT_OK

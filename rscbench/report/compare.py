@@ -1,4 +1,5 @@
-"""Compare two reports: every metric and fit that changed beyond a threshold, and verdicts that flipped."""
+"""Compare two reports: every metric and fit that changed beyond a threshold, verdicts that flipped and
+tasks whose regime labels changed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rscbench.analysis.metrics import metric_info
 from rscbench.report.schema import migrate_report
 from rscbench.validation import require_number
 
-__all__ = ["FLIP_KEYS", "Comparison", "compare_reports"]
+__all__ = ["FLIP_KEYS", "LOST_REGIMES", "WORSE_REGIMES", "Comparison", "compare_reports"]
 
 VERDICT_NUMBERS = (
     "per_layer_factor",
@@ -26,6 +27,10 @@ VERDICT_NUMBERS = (
 )
 """Headline numbers of a verdict compared between reports (the last two are schema 2's V5 numbers)."""
 FLIP_KEYS = ("id", "subject", "aspect", "setting")
+LOST_REGIMES = ("certified-at-init", "certified-along-gd")
+"""Regime labels whose loss is a regression (rscbench.analysis.regimes)."""
+WORSE_REGIMES = ("divergent", "no-progress")
+"""Regime labels whose gain is a regression."""
 _PASSED = ("supported",)
 _FAILED = ("not supported",)
 
@@ -88,18 +93,45 @@ class Comparison:
 
     changes: pd.DataFrame
     flips: pd.DataFrame
+    regimes: pd.DataFrame
 
     @property
     def regressed(self) -> bool:
-        """Whether anything got worse: a metric moved the wrong way, or a covered claim lost its support
-        (a control's holds / fails flipping is a change, not a regression: it is no evidence)."""
+        """Whether anything got worse: a metric moved the wrong way, a covered claim lost its support
+        (a control's holds / fails flipping is a change, not a regression: it is no evidence), or a
+        task lost a certified label or gained divergent / no-progress."""
         worse = bool((self.changes["direction"] == "worse").any()) if not self.changes.empty else False
         lost = (
             bool((self.flips["from"].isin(_PASSED) | self.flips["to"].isin(_FAILED)).any())
             if not self.flips.empty
             else False
         )
-        return worse or lost
+        return worse or lost or bool(self.regimes["regressed"].any())
+
+
+def _regime_table(document: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {task["task_id"]: tuple(task.get("regime_labels", ())) for task in document.get("tasks", [])}
+
+
+def _regime_changes(a: dict[str, Any], b: dict[str, Any]) -> pd.DataFrame:
+    """Shared tasks whose regime labels differ: from and to (labels joined by "+"), and whether the
+    change is a regression (LOST_REGIMES lost or WORSE_REGIMES gained)."""
+    labels_a, labels_b = _regime_table(a), _regime_table(b)
+    rows = []
+    for task_id in sorted(set(labels_a) & set(labels_b)):
+        before, after = labels_a[task_id], labels_b[task_id]
+        if before != after:
+            lost = set(LOST_REGIMES) & (set(before) - set(after))
+            gained = set(WORSE_REGIMES) & (set(after) - set(before))
+            rows.append(
+                {
+                    "where": task_id,
+                    "from": "+".join(before),
+                    "to": "+".join(after),
+                    "regressed": bool(lost or gained),
+                }
+            )
+    return pd.DataFrame(rows, columns=["where", "from", "to", "regressed"])
 
 
 def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 0.05) -> Comparison:
@@ -107,8 +139,9 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 
 
     ``direction`` is "better" or "worse" from the metric registry's better direction ("changed"
     when a metric has none; fits are "changed" too, since a fit moving is neither good nor bad by
-    itself), and verdicts whose status differs are listed as flips (a verdict row is matched by id,
-    form, subject, aspect and its sweep's setting). Documents of an older report schema are migrated
+    itself), verdicts whose status differs are listed as flips (a verdict row is matched by id,
+    form, subject, aspect and its sweep's setting) and shared tasks whose regime labels differ as
+    ``regimes``. Documents of an older report schema are migrated
     first, so an old report compares with a new one; its statuses were judged under the old
     definitions.
     """
@@ -159,5 +192,7 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any], *, threshold: float = 
     ]
     columns = ["kind", "where", "name", "a", "b", "relative_change", "direction"]
     return Comparison(
-        pd.DataFrame(rows, columns=columns), pd.DataFrame(flips, columns=[*FLIP_KEYS, "from", "to"])
+        pd.DataFrame(rows, columns=columns),
+        pd.DataFrame(flips, columns=[*FLIP_KEYS, "from", "to"]),
+        _regime_changes(a, b),
     )

@@ -14,7 +14,13 @@ FIT = {"metric": "predictor_hessian_max", "axis": "model.width", "law": "power",
 BASE = {
     "schema_version": 3,
     "suite": {"name": "tiny"},
-    "tasks": [{"task_id": "t1", "metrics": {"predictor_hessian_max": 0.1, "g_bar_sqnorm": 0.5, "loss": 1.0}}],
+    "tasks": [
+        {
+            "task_id": "t1",
+            "status": "ok",
+            "metrics": {"predictor_hessian_max": 0.1, "g_bar_sqnorm": 0.5, "loss": 1.0},
+        }
+    ],
     "verdicts": [
         {
             "id": "V1",
@@ -77,6 +83,22 @@ def test_a_control_flipping_is_a_change_not_a_regression() -> None:
     assert list(result.flips["id"]) == ["V6 (V1)"] and not result.regressed
 
 
+def test_a_task_leaving_a_certified_regime_or_entering_divergence_regresses() -> None:
+    certified = changed(["tasks", 0, "metrics", "rsc_holds"], True)
+    uncertified = changed(["tasks", 0, "metrics", "rsc_holds"], False)
+    assert compare_reports(certified, certified).regimes.empty
+    lost = compare_reports(certified, uncertified)
+    assert lost.regimes.to_dict("records") == [
+        {"where": "t1", "from": "certified-at-init", "to": "uncertified", "regressed": True}
+    ]
+    assert lost.changes.empty and lost.flips.empty and lost.regressed
+    gained = compare_reports(uncertified, certified)
+    assert list(gained.regimes["regressed"]) == [False] and not gained.regressed
+    diverged = changed(["tasks", 0, "status"], "diverged")
+    assert compare_reports(BASE, diverged).regimes["to"].tolist() == ["divergent"]
+    assert compare_reports(BASE, diverged).regressed and not compare_reports(diverged, BASE).regressed
+
+
 def test_unknown_schema_and_bad_threshold_are_refused(tmp_path) -> None:
     path = tmp_path / "report.json"
     path.write_text(json.dumps(changed(["schema_version"], 99)))
@@ -102,6 +124,14 @@ def test_cli_exit_codes(tmp_path) -> None:
         )
 
     assert run(str(a), str(a)).returncode == 0
+    certified = changed(["tasks", 0, "metrics", "rsc_holds"], False)
+    (b / "report.json").write_text(json.dumps(certified))
+    (a / "report.json").write_text(json.dumps(changed(["tasks", 0, "metrics", "rsc_holds"], True)))
+    lost = run(str(a), str(b))
+    assert lost.returncode == 1 and "tasks whose regime changed" in lost.stdout
+    assert "certified-at-init" in lost.stdout and "uncertified" in lost.stdout
+    (a / "report.json").write_text(json.dumps(BASE))
+    (b / "report.json").write_text(json.dumps(changed(["tasks", 0, "metrics", "loss"], 2.0)))
     regressed = run(str(a), str(b))
     assert regressed.returncode == 1 and "worse" in regressed.stdout
     refused = run(str(a), str(bad))
