@@ -1,17 +1,20 @@
-"""One site page per report: provenance, the verdicts (sortable), the plots and the downloads."""
+"""One site page per report: provenance, the verdicts (sortable), the regime labels' counts, the plots
+and the downloads."""
 
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from rscbench.analysis.regimes import REGIME_LABELS
 from rscbench.analysis.verdicts import Verdict, verdict_table
 from rscbench.report import latex_table
 from rscbench.site.html import Cell, escape, page, sortable_table, status_cell
 
-__all__ = ["PublishedReport", "report_verdicts", "write_report_page"]
+__all__ = ["PublishedReport", "regime_rows", "report_verdicts", "write_report_page"]
 
 COPIED = ("report.json", "results.csv", "verdicts.csv", "report.md", "report.html", "verdicts.tex")
 DOWNLOAD_LABELS = {
@@ -47,6 +50,25 @@ def report_verdicts(document: dict[str, Any]) -> list[Verdict]:
         Verdict(**{name: item[name] for name in names if name in item})
         for item in document.get("verdicts", [])
     ]
+
+
+def regime_rows(document: dict[str, Any]) -> tuple[list[str], list[list[Cell]]]:
+    """(columns, rows): per experiment, its tasks and how many carry each regime label (a task with
+    several labels counts under each), from the report's ``regime_labels``; one column per label
+    some task carries, in REGIME_LABELS order."""
+    tasks: Counter[str] = Counter()
+    carried: dict[str, Counter[str]] = {}
+    for task in document.get("tasks", []):
+        experiment = str(task.get("experiment") or "")
+        tasks[experiment] += 1
+        carried.setdefault(experiment, Counter()).update(task.get("regime_labels", ()))
+    present = [label for label in REGIME_LABELS if any(label in counts for counts in carried.values())]
+    rows = [
+        [Cell(escape(experiment), experiment), Cell(str(tasks[experiment]), tasks[experiment])]
+        + [Cell(str(carried[experiment][label]), carried[experiment][label]) for label in present]
+        for experiment in sorted(tasks)
+    ]
+    return ["experiment", "tasks", *present], rows
 
 
 def write_report_page(report: PublishedReport, target: Path, root: str) -> Path:
@@ -91,6 +113,8 @@ def write_report_page(report: PublishedReport, target: Path, root: str) -> Path:
     ]
     columns = ["id", "subject", "status", "claim", "numbers"]
     verdict_html = sortable_table("verdicts", columns, rows) if rows else "<p>No verdict.</p>"
+    regime_columns, regimes = regime_rows(document)
+    regime_html = sortable_table("regimes", regime_columns, regimes) if regimes else "<p>No task.</p>"
     figure_html = "\n".join(
         f'<figure><img src="plots/{escape(path.name)}" alt="{escape(path.stem)}">'
         f'<figcaption>{escape(path.stem)} (<a href="plots/{escape(path.with_suffix(".pdf").name)}">PDF</a>)'
@@ -108,6 +132,9 @@ by rscbench {escape(document.get("rscbench_version"))} (measurement version
 machine {escape(env.get("cpu"))}, torch {escape(env.get("torch"))}; tasks: {escape(statuses)}.</p>
 <h2>Verdicts (docs/verdicts.md)</h2>
 {verdict_html}
+<h2>Regimes (docs/verdicts.md, Regime labels)</h2>
+<p>Tasks of each experiment carrying each regime label; a task may carry several.</p>
+{regime_html}
 <h2>Plots</h2>
 {figure_html or "<p>No plot.</p>"}
 <h2>Downloads</h2>

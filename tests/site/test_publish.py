@@ -34,6 +34,8 @@ def test_site_files_pages_and_downloads(site) -> None:
     for name in ("index.html", "report.json", "results.csv", "verdicts.csv", "report.md", "verdicts.tex"):
         assert (report.parent / name).is_file(), name
     assert list((report.parent / "plots").glob("*.png"))
+    regimes = re.search(r'<table[^>]*id="regimes".*?</table>', report.read_text(), re.S)
+    assert regimes and "<th" in regimes.group(0) and "<td" in regimes.group(0)
     for page in out.rglob("*.html"):
         text = page.read_text()
         references = re.findall(r'(?:src|href)="([^"]+)"', text)
